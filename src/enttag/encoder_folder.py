@@ -1,0 +1,33 @@
+"""Resolve ``model.name`` (built-in, hub id or local folder) into one local HF folder.
+
+Everything downstream loads the encoder from that folder with ``from_pretrained``,
+whatever it came from.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from transformers import AutoModel, AutoTokenizer
+
+from enttag.atomic import atomic_dir
+from enttag.builtin_encoder import is_builtin, materialize
+from enttag.errors import EnttagError
+
+
+def materialize_encoder(name: str, out_dir: Path) -> Path:
+    """Write the encoder ``name`` (weights, config, tokenizer) to ``out_dir``."""
+    if is_builtin(name):
+        return materialize(name, out_dir)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        model = AutoModel.from_pretrained(name)
+    except OSError as e:
+        raise EnttagError(
+            f"model.name {name!r}: could not load it with from_pretrained (a hub id needs "
+            f"network access; a folder needs config.json, weights and a tokenizer): {e}"
+        ) from e
+    with atomic_dir(out_dir) as tmp:
+        tokenizer.save_pretrained(tmp)
+        model.save_pretrained(tmp)
+    return out_dir

@@ -1,0 +1,18 @@
+"""Errors that name where bad input came from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class EnttagError(Exception):
+    """Base class for errors enttag reports to the user without a traceback."""
+
+
+class InputError(EnttagError):
+    """Bad input: names the file, the line (1-based, when known) and the cause."""
+
+    def __init__(self, path: str | Path, cause: str, line: int | None = None):
+        self.path, self.line, self.cause = str(path), line, cause
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {cause}")

@@ -1,0 +1,110 @@
+"""Score a trained model: the per-class report, the verdict, spans, errors, thresholds.
+
+Every character of a split gets exactly one prediction, so supports equal the
+split's character count; that is checked, not hoped for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from enttag.errors import EnttagError
+from enttag.params import EvaluateParams
+from enttag.scores import ent_prf, report
+from enttag.spans import error_kinds, span_scores
+from enttag.threshold import apply_threshold
+from enttag.verdict import explain, summary, verdict
+
+CI_KEYS = ("ent_share", "pred_ent_share", "mcc", "ent_precision_lift", "ent_f1_ci",
+           "macro_f1_ci", "mcc_ci", "ent_precision_ci", "baseline_lift")
+
+
+@dataclass
+class SplitScores:
+    """What evaluate writes for one split: the metrics dict and the sklearn text report."""
+
+    metrics: dict[str, Any]
+    text: str
+
+
+def check_supports(split: str, metrics: dict[str, Any], characters: int) -> None:
+    """The report must count every character of the split once."""
+    support = metrics["Ent"]["support"] + metrics["O"]["support"]
+    if support != characters:
+        raise EnttagError(
+            f"{split}: the report's supports add up to {support} but the split has "
+            f"{characters} characters (stats.json); some characters were lost or doubled"
+        )
+
+
+def score_split(
+    gold: list[np.ndarray],
+    p_ent: list[np.ndarray],
+    *,
+    cfg: EvaluateParams,
+    threshold: float | None,
+    baseline_p_ent: list[np.ndarray] | None,
+) -> SplitScores:
+    """Report at the argmax (P(Ent) >= 0.5), with bootstrap verdict, spans and extras."""
+    pred = apply_threshold(p_ent, 0.5)
+    metrics, text = report(gold, pred)
+    baseline_pred = apply_threshold(baseline_p_ent, 0.5) if baseline_p_ent is not None else None
+    stats = summary(gold, pred, n_boot=cfg.bootstrap, seed=cfg.seed, baseline_seqs=baseline_pred)
+    decision = verdict(stats)
+    metrics |= {
+        "confusion": stats["confusion"],
+        **{k: stats[k] for k in CI_KEYS if k in stats},
+        "verdict": decision,
+        "verdict_reason": explain(decision, stats),
+        "spans": span_scores(gold, pred),
+        "error_kinds": total_error_kinds(gold, pred),
+    }
+    if threshold is not None:
+        tuned = apply_threshold(p_ent, threshold)
+        tuned_report, _ = report(gold, tuned)
+        metrics["at_dev_threshold"] = {
+            "threshold": threshold, **ent_prf(gold, tuned),
+            "macro_f1": tuned_report["macro avg"]["f1-score"],
+        }
+    if baseline_pred is not None:
+        base_report, _ = report(gold, baseline_pred)
+        metrics["baseline"] = {**ent_prf(gold, baseline_pred),
+                               "macro_f1": base_report["macro avg"]["f1-score"]}
+    return SplitScores(metrics, text)
+
+
+def total_error_kinds(gold: list[np.ndarray], pred: list[np.ndarray]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for g, p in zip(gold, pred, strict=True):
+        for kind, n in error_kinds(g, p).items():
+            totals[kind] = totals.get(kind, 0) + n
+    return totals
+
+
+def ci(interval: list[float]) -> str:
+    return f"[{interval[0]:.4f}, {interval[1]:.4f}]"
+
+
+def report_text(split: str, scores: SplitScores) -> str:
+    """The sklearn report as printed, followed by the verdict and the headline extras."""
+    m = scores.metrics
+    lines = [f"{split}: {int(m['Ent']['support'] + m['O']['support'])} characters scored", "",
+             scores.text.rstrip(), "",
+             f"verdict: {m['verdict_reason']}",
+             f"Ent F1 95% CI {ci(m['ent_f1_ci'])}, macro F1 95% CI {ci(m['macro_f1_ci'])}, "
+             f"MCC {m['mcc']:.4f} {ci(m['mcc_ci'])}",
+             f"spans (exact match): P {m['spans']['precision']:.4f} R {m['spans']['recall']:.4f} "
+             f"F1 {m['spans']['f1']:.4f}"]
+    if "at_dev_threshold" in m:
+        t = m["at_dev_threshold"]
+        lines.append(f"at the dev-tuned threshold P(Ent) >= {t['threshold']:.3f}: "
+                     f"Ent F1 {t['ent_f1']:.4f}")
+    if "baseline" in m:
+        lift = m["baseline_lift"]
+        lines.append(f"baseline (character-window logistic regression): Ent F1 "
+                     f"{m['baseline']['ent_f1']:.4f}; lift {lift['ent_f1_diff']:+.4f} "
+                     f"95% CI {ci(lift['ci'])}")
+    return "\n".join(lines) + "\n"

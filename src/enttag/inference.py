@@ -1,0 +1,86 @@
+"""Devices, precision, and batched prediction over encoded windows."""
+
+from __future__ import annotations
+
+import os
+from contextlib import AbstractContextManager
+
+import numpy as np
+import torch
+from torch import nn
+
+from enttag.batching import iterate
+from enttag.encoding import IGNORE, EncodedSplit
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when present; on CPU, use every core this process may run on."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    if device.type == "cpu":
+        torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                              else os.cpu_count() or 1)
+    return device
+
+
+def autocast(device: torch.device, precision: str) -> AbstractContextManager:
+    """bf16 autocast when asked for (CPU and CUDA), else a no-op context."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def sentence_offsets(data: EncodedSplit) -> np.ndarray:
+    """Start of each sentence in the flat array of scored characters."""
+    cumulative = np.concatenate([[0], np.cumsum(data.scored.numpy(), dtype=np.int64)])
+    ptr = data.ptr.numpy()
+    counts = np.zeros(data.n_sentences + 1, dtype=np.int64)
+    np.add.at(counts, data.sent.numpy() + 1, cumulative[ptr[1:]] - cumulative[ptr[:-1]])
+    return np.cumsum(counts)
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module,
+    data: EncodedSplit,
+    *,
+    batch_size: int,
+    pad_id: int,
+    device: torch.device,
+    precision: str = "fp32",
+    class_weights: torch.Tensor | None = None,
+) -> tuple[list[np.ndarray], float | None]:
+    """P(Ent) for every character of every sentence, each scored exactly once.
+
+    Returns one float array per sentence and, with ``class_weights``, the
+    weighted cross-entropy over labelled positions (as the training loss).
+    """
+    model.eval()
+    offsets = sentence_offsets(data)
+    flat = np.full(int(offsets[-1]), np.nan, dtype=np.float32)
+    loss_sum, loss_n = 0.0, 0
+    for batch in iterate(data, batch_size, pad_id, shuffle=False):
+        with autocast(device, precision):
+            logits = model(batch["input_ids"].to(device), batch["attention_mask"].to(device))
+        logits = logits.float()
+        if class_weights is not None:
+            labels = batch["labels"].to(device).flatten()
+            loss_sum += float(weighted_loss(logits.flatten(0, 1), labels, class_weights, "sum"))
+            loss_n += float(class_weights[labels[labels != IGNORE]].sum())
+        p_ent = torch.softmax(logits, dim=-1)[..., 0].cpu().numpy()
+        scored = batch["scored"].numpy()
+        for row, w in enumerate(batch["index"].tolist()):
+            cols = np.flatnonzero(scored[row])
+            chars = offsets[int(data.sent[w])] + int(data.start[w]) + cols - 1
+            flat[chars] = p_ent[row, cols]
+    assert not np.isnan(flat).any(), "a character was never scored"
+    probs = [flat[offsets[s] : offsets[s + 1]] for s in range(data.n_sentences)]
+    return probs, (loss_sum / loss_n if class_weights is not None and loss_n else None)
+
+
+def weighted_loss(
+    logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor, reduction: str = "mean"
+) -> torch.Tensor:
+    """Class-weighted cross-entropy; ``IGNORE`` positions (specials, padding) never count."""
+    return nn.functional.cross_entropy(
+        logits, labels, weight=weights.to(logits.device), ignore_index=IGNORE, reduction=reduction
+    )

@@ -1,0 +1,101 @@
+"""The tagger (pretrained encoder + dropout + one linear layer) and its `.pkl` file.
+
+The `.pkl` is a ``torch.save`` of plain data (tensors, numbers, strings, lists,
+dicts): it loads with ``torch.load(..., weights_only=True)``, so opening a model
+never runs pickled code.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import AutoConfig, AutoModel, PreTrainedModel
+
+from enttag.atomic import write_with
+from enttag.corpus import LABELS
+from enttag.encoding import Specials
+from enttag.errors import EnttagError
+
+FORMAT = "enttag-model/1"
+
+
+class EntityTagger(nn.Module):
+    """Encoder + dropout + ``nn.Linear(hidden, 2)`` over every token position."""
+
+    def __init__(self, encoder: PreTrainedModel, dropout: float = 0.0):
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.config.hidden_size, len(LABELS))
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.head(self.dropout(hidden))
+
+
+def load_encoder(folder: str | Path, num_layers: int | None, dropout: float) -> PreTrainedModel:
+    """``AutoModel.from_pretrained`` keeping the first ``num_layers`` layers, with ``dropout``."""
+    overrides: dict[str, Any] = {"hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout}
+    if num_layers is not None:
+        overrides["num_hidden_layers"] = num_layers
+    return AutoModel.from_pretrained(str(folder), **overrides)
+
+
+def prune_embeddings(encoder: PreTrainedModel, kept: list[int], pad_id: int) -> None:
+    """Keep only the embedding rows ``kept`` (``new_id -> old_id``), in place."""
+    old = encoder.get_input_embeddings()
+    new = nn.Embedding(len(kept), old.embedding_dim, padding_idx=pad_id)
+    with torch.no_grad():
+        new.weight.copy_(old.weight[torch.tensor(kept)])
+    encoder.set_input_embeddings(new)
+    encoder.config.vocab_size = len(kept)
+    encoder.config.pad_token_id = pad_id
+    if hasattr(getattr(encoder, "embeddings", None), "padding_idx"):
+        encoder.embeddings.padding_idx = pad_id  # RoBERTa-style position ids count from it
+
+
+def save_model(path: str | Path, model: EntityTagger, *, char_map: dict[str, int],
+               specials: Specials, max_length: int, stride: int, extra: dict[str, Any]) -> None:
+    """Write the model file atomically; ``extra`` holds params, dev scores, threshold."""
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    checkpoint = {
+        "format": FORMAT,
+        "state_dict": state,
+        "encoder_config": model.encoder.config.to_dict(),
+        "char_to_id": char_map,
+        "specials": vars(specials),
+        "labels": list(LABELS),
+        "max_length": max_length,
+        "stride": stride,
+        **extra,
+    }
+    write_with(path, lambda tmp: torch.save(checkpoint, tmp))
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load a model file safely (``weights_only=True``) and check it is an enttag model."""
+    path = Path(path)
+    if not path.is_file():
+        raise EnttagError(f"{path}: model file not found")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as e:
+        raise EnttagError(
+            f"{path}: not an enttag model (refused to load it safely: {str(e).splitlines()[0]})"
+        ) from e
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
+        raise EnttagError(f"{path}: not an enttag model (no '{FORMAT}' marker)")
+    return checkpoint
+
+
+def model_from_checkpoint(checkpoint: dict[str, Any]) -> EntityTagger:
+    """Rebuild the tagger from a checkpoint read by :func:`read_checkpoint`."""
+    config_dict = dict(checkpoint["encoder_config"])
+    config = AutoConfig.for_model(config_dict.pop("model_type"), **config_dict)
+    model = EntityTagger(AutoModel.from_config(config))
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval()

@@ -1,0 +1,119 @@
+"""Make the train/dev/test splits, count them, and write them as JSON lines."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from enttag.atomic import write_json, write_jsonl
+from enttag.corpus import Sentence, read_lines
+from enttag.errors import EnttagError, InputError
+
+SPLITS = ("train", "dev", "test")
+
+
+def split_corpus(
+    train: Sequence[Sentence],
+    dev: Sequence[Sentence] | None,
+    test: Sequence[Sentence],
+    *,
+    dev_fraction: float,
+    seed: int,
+    max_train: int | None,
+    max_dev: int | None,
+    max_test: int | None,
+) -> dict[str, list[Sentence]]:
+    """Return {"train", "dev", "test"}; carve dev from train when ``dev`` is None, then cap.
+
+    Carving and caps pick seeded random subsets and keep the corpus order of what they keep;
+    each split draws from its own seed, so one split's cap does not change another's subset.
+    """
+    if dev is None:
+        train, dev = _carve(train, dev_fraction, random.Random(f"{seed}:carve"))
+    caps = {"train": max_train, "dev": max_dev, "test": max_test}
+    splits = {"train": list(train), "dev": list(dev), "test": list(test)}
+    for name in SPLITS:
+        splits[name] = _cap(splits[name], caps[name], random.Random(f"{seed}:{name}"))
+        if not splits[name]:
+            raise EnttagError(f"the {name} split is empty (after carving dev and caps)")
+    return splits
+
+
+def _carve(
+    train: Sequence[Sentence], fraction: float, rng: random.Random
+) -> tuple[list[Sentence], list[Sentence]]:
+    """Split ``train`` into (rest, dev) with ``round(fraction * len(train))`` in dev."""
+    if not 0 < fraction < 1:
+        raise EnttagError(f"dev_fraction must be between 0 and 1, got {fraction}")
+    chosen = set(rng.sample(range(len(train)), round(fraction * len(train))))
+    rest = [s for i, s in enumerate(train) if i not in chosen]
+    return rest, [s for i, s in enumerate(train) if i in chosen]
+
+
+def _cap(sentences: list[Sentence], cap: int | None, rng: random.Random) -> list[Sentence]:
+    """Keep a seeded random ``cap`` of ``sentences`` (all when None), in their order."""
+    if cap is None or cap >= len(sentences):
+        return sentences
+    if cap < 0:
+        raise EnttagError(f"a split cap must be at least 0, got {cap}")
+    return [sentences[i] for i in sorted(rng.sample(range(len(sentences)), cap))]
+
+
+def split_stats(
+    splits: Mapping[str, Sequence[Sentence]], corpus: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Count sentences, characters and Ent characters per split; add ``corpus`` as is."""
+    stats: dict[str, Any] = {name: _counts(sentences) for name, sentences in splits.items()}
+    stats["corpus"] = dict(corpus or {})
+    return stats
+
+
+def _counts(sentences: Sequence[Sentence]) -> dict[str, Any]:
+    characters = sum(len(s.text) for s in sentences)
+    ent = sum(s.labels.count("Ent") for s in sentences)
+    return {
+        "sentences": len(sentences),
+        "characters": characters,
+        "ent_characters": ent,
+        "ent_share": round(ent / characters, 6) if characters else 0.0,
+    }
+
+
+def write_prepared(
+    splits: Mapping[str, Sequence[Sentence]], out_dir: Path, stats: Mapping[str, Any]
+) -> None:
+    """Write ``<split>.jsonl`` for each split and ``stats.json`` into ``out_dir``."""
+    for name, sentences in splits.items():
+        rows = ({"text": s.text, "labels": list(s.labels)} for s in sentences)
+        write_jsonl(Path(out_dir) / f"{name}.jsonl", rows)
+    write_json(Path(out_dir) / "stats.json", dict(stats))
+
+
+def read_prepared(path: str | Path) -> list[Sentence]:
+    """Read a ``<split>.jsonl`` written by ``write_prepared``; InputError names a bad line."""
+    sentences = []
+    for number, line in read_lines(Path(path)):
+        if not line.strip():
+            continue
+        try:
+            sentences.append(_prepared_sentence(json.loads(line)))
+        except json.JSONDecodeError as e:
+            raise InputError(path, f"invalid JSON: {e.msg} (column {e.colno})", number) from None
+        except ValueError as e:
+            raise InputError(path, str(e), number) from None
+    if not sentences:
+        raise InputError(path, "no sentences in file")
+    return sentences
+
+
+def _prepared_sentence(row: Any) -> Sentence:
+    if not (
+        isinstance(row, dict)
+        and isinstance(row.get("text"), str)
+        and isinstance(row.get("labels"), list)
+    ):
+        raise ValueError('expected an object with a string "text" and a list "labels"')
+    return Sentence(row["text"], tuple(row["labels"]))

@@ -1,0 +1,62 @@
+"""Choosing the P(Ent) threshold: precision-recall curve and the F1-best cut.
+
+A character is predicted Ent (0) when its P(Ent) is at least the threshold ``t``,
+else O (1). Gold and probabilities are flat arrays or one array per sentence.
+"""
+
+from __future__ import annotations
+
+from typing import overload
+
+import numpy as np
+from sklearn.metrics import precision_recall_curve
+
+from enttag.verdict import ENT, OUTSIDE, Seqs, flatten
+
+
+def _curve(
+    gold: np.ndarray | Seqs, p_ent: np.ndarray | Seqs
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """sklearn's Ent precision, recall (each without its final 1, 0 point) and thresholds."""
+    is_ent = flatten(gold) == ENT
+    if not is_ent.any():
+        raise ValueError("gold has no Ent characters")
+    precision, recall, thresholds = precision_recall_curve(is_ent, flatten(p_ent))
+    return precision[:-1], recall[:-1], thresholds
+
+
+def pr_curve(
+    gold: np.ndarray | Seqs, p_ent: np.ndarray | Seqs, max_points: int = 200
+) -> dict[str, list[float]]:
+    """Ent precision, recall and threshold lists, thinned evenly to at most ``max_points``.
+
+    The three lists are aligned and ordered by increasing threshold; the ends are kept.
+    """
+    precision, recall, thresholds = _curve(gold, p_ent)
+    n = len(thresholds)
+    keep = np.unique(np.linspace(0, n - 1, min(max_points, n)).round().astype(int))
+    return {
+        "precision": precision[keep].tolist(),
+        "recall": recall[keep].tolist(),
+        "threshold": thresholds[keep].tolist(),
+    }
+
+
+def best_threshold(gold: np.ndarray | Seqs, p_ent: np.ndarray | Seqs) -> tuple[float, float]:
+    """``(t, f1)``: the threshold maximising Ent F1, the lowest such if tied, and that F1."""
+    precision, recall, thresholds = _curve(gold, p_ent)
+    den = precision + recall
+    f1 = np.divide(2 * precision * recall, den, out=np.zeros_like(den), where=den > 0)
+    i = int(np.argmax(f1))
+    return float(thresholds[i]), float(f1[i])
+
+
+@overload
+def apply_threshold(p_ent: np.ndarray, t: float) -> np.ndarray: ...
+@overload
+def apply_threshold(p_ent: Seqs, t: float) -> list[np.ndarray]: ...
+def apply_threshold(p_ent: np.ndarray | Seqs, t: float) -> np.ndarray | list[np.ndarray]:
+    """Labels from P(Ent): Ent (0) where ``p >= t``, else O (1); per sentence for a list."""
+    if isinstance(p_ent, np.ndarray):
+        return np.where(p_ent >= t, ENT, OUTSIDE)
+    return [np.where(np.asarray(p) >= t, ENT, OUTSIDE) for p in p_ent]

@@ -1,0 +1,22 @@
+"""tokenize: one token id per character, long sentences as overlapping windows."""
+
+import json
+from pathlib import Path
+
+from enttag.atomic import write_json
+from enttag.params import load_section
+from enttag.stage import run
+from enttag.tokenized import tokenize_corpus
+
+
+def main() -> None:
+    cfg, model = load_section("tokenize"), load_section("model")
+    report = tokenize_corpus(Path("data/prepared"), Path("models/encoder"), Path("data/tokenized"),
+                             cfg, model.prune_vocab)
+    write_json(Path("metrics/tokenize.json"), report)
+    print(json.dumps({k: v for k, v in report.items() if k != "vocab"} | {"vocab": report["vocab"]},
+                     ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,84 @@
+"""Shared fixtures: a tiny random BERT with a Chinese character vocabulary, and a tiny corpus.
+
+Both are built by the tests themselves (no hub, no ../shared), and the encoder is
+loaded through the same ``from_pretrained`` path as any real model.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from transformers import BertConfig, BertModel, BertTokenizer
+
+SURNAMES = "张王李赵刘陈杨黄周吴"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚"
+PLACES = ["北京", "上海", "广州", "深圳", "南京", "杭州", "武汉", "成都", "西安", "重庆"]
+ORGS = ["北京大学", "清华大学", "人民日报", "新华社", "中国银行", "国务院"]
+FILLER = "的是在了不和有大这主中人上为们地个用工时要动国产以我到他会作来分生对于学下级义就年阶发成部民可出能方进同行面说种过命度革而多子后自社加小机也经力线本电高量长党得实家定深法表着水理化争现所二起政三好十战无农使性前等反体合斗路图把结第里正新开论之物从当两些还天资事队批点育重其思与间内去因件日利相由压员气业代全组数果期导平各基或月毛然如应形想制心样干都向变关问比展那它最及外没看治提五解系林者米群头意只明四道马认次文通但条较克又公孔领军流入接席位情运器并飞原油放立题质指建区验活众很教决特此常石强极土少已根共直团统式转别造切九你取西持总料连任志观调七么山程百报更见必真保热委手改管处己将修支识病象几先老光专什六型具示复安带每东增则完风回南广劳轮科北打积车计给节做务被整联步类集号列温装即毫知轴研单色坚据速防史拉世设达尔场织历花受求传口断况采精金界品判参层止边清至万确究书术状厂须离再目海交权且儿青才证低越际八试规斯近注办布门铁需走议县兵固除般引齿千胜细影济白格效置推空配刀叶率述今选养德话查差半敌始片施响收华觉备名红续均药标记难存测士身紧液派准斤角降维板许破述技消底床田势端感往神便贺村构照容非搞亚磨族火段算适讲按值美态黄易彪服早班麦削信排台声该击素张密害侯草何树肥继右属市严径螺检左页抗苏显苦英快称坏移约巴材省黑武培著河帝仅针怎植京助升王眼她抓含苗副杂普谈围食射源例致酸旧却充足短划剂宣环落首尺波承粉践府鱼随考刻靠够满夫失包住促枝局菌杆周护岩师举曲春元超负砂封换太模贫减阳扬江析亩木言球朝医校古呢稻宋听唯输滑站另卫字鼓刚写刘微略范供阿块某功套友限项余倒卷创律雨让骨远帮初皮播优占死毒圈伟季训控激找叫云互跟裂粮粒母练塞钢顶策双留误础吸阻故寸盾晚丝女散焊功株亲院冷彻弹错散商视艺灭版烈零室轻血倍缺厘泵察绝富城冲喷壤简否柱李望盘磁雄似困巩益洲脱投送奴侧润盖挥距触星松送获兴独官混纪依未突架宽冬章湿偏纹吃执阀矿寨责熟稳夺硬价努翻奇甲预职评读背协损棉侵灰虽矛厚罗泥辟告卵箱掌氧恩爱停曾溶营终纲孟钱待尽俄缩沙退陈讨奋械载胞幼哪剥迫旋征槽倒握担仍呀鲜吧卡粗介钻逐弱脚怕盐末阴丰雾冠丙街莱贝辐肠付吉渗瑞惊顿挤秒悬姆烂森糖圣凹陶词迟蚕亿矩"
+PUNCT = "，。、！？：；（）《》“”"
+
+
+def build_tiny_encoder(folder: Path) -> Path:
+    """A 2-layer random BERT whose WordPiece vocabulary holds single Chinese characters."""
+    chars = sorted(set(SURNAMES + GIVEN + "".join(PLACES) + "".join(ORGS) + FILLER + PUNCT))
+    chars += list("abcdefghijklmnopqrstuvwxyz0123456789")
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars]
+    tokenizer = BertTokenizer(vocab={piece: i for i, piece in enumerate(vocab)})
+    tokenizer.save_pretrained(folder)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+
+def tiny_sentences(n: int, seed: int, long_every: int = 25) -> list[list[tuple[str, str]]]:
+    """Synthetic sentences with PER/LOC/ORG entities, as (char, BMES tag) pairs."""
+    rng = random.Random(seed)
+
+    def entity(text: str, kind: str) -> list[tuple[str, str]]:
+        if len(text) == 1:
+            return [(text, f"S-{kind}")]
+        tags = [f"B-{kind}"] + [f"M-{kind}"] * (len(text) - 2) + [f"E-{kind}"]
+        return list(zip(text, tags, strict=True))
+
+    def filler(k: int) -> list[tuple[str, str]]:
+        return [(rng.choice(FILLER), "O") for _ in range(k)]
+
+    sentences = []
+    for i in range(n):
+        parts = []
+        for _ in range(6 if i % long_every == 0 else 1):  # some sentences longer than a window
+            name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.randint(1, 2)))
+            parts += entity(name, "PER") + filler(rng.randint(1, 4))
+            parts += entity(rng.choice(PLACES), "LOC") + filler(rng.randint(2, 6))
+            if rng.random() < 0.5:
+                parts += entity(rng.choice(ORGS), "ORG") + filler(rng.randint(1, 3))
+            parts.append((rng.choice(PUNCT[:2]), "O"))
+        sentences.append(parts)
+    return sentences
+
+
+def write_conll(path: Path, sentences: list[list[tuple[str, str]]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    blocks = ["".join(f"{c} {t}\r\n" for c, t in s) for s in sentences]
+    path.write_text("\r\n".join(blocks), encoding="utf-8", newline="")
+    return path
+
+
+def build_tiny_corpus(folder: Path, n_train: int = 120, n_test: int = 40) -> Path:
+    write_conll(folder / "train.txt", tiny_sentences(n_train, seed=1))
+    write_conll(folder / "test.txt", tiny_sentences(n_test, seed=2))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory) -> Path:
+    return build_tiny_encoder(tmp_path_factory.mktemp("tiny-encoder"))
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory) -> Path:
+    return build_tiny_corpus(tmp_path_factory.mktemp("tiny-corpus"))

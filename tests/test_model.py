@@ -1,0 +1,115 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from enttag.corpus import Sentence
+from enttag.encoding import IGNORE, build_char_map, encode_sentences, specials_of
+from enttag.errors import EnttagError
+from enttag.inference import predict, weighted_loss
+from enttag.model import (
+    EntityTagger,
+    load_encoder,
+    model_from_checkpoint,
+    prune_embeddings,
+    read_checkpoint,
+    save_model,
+)
+from enttag.params import TrainParams
+from enttag.train import param_groups
+
+
+def test_weighted_loss_matches_a_hand_computation_and_ignores_padding():
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [5.0, -5.0], [0.3, 0.1]])
+    labels = torch.tensor([0, 1, IGNORE, 1])
+    weights = torch.tensor([4.0, 1.0])
+    logp = torch.log_softmax(logits, dim=-1)
+    by_hand = -(4.0 * logp[0, 0] + 1.0 * logp[1, 1] + 1.0 * logp[3, 1]) / (4.0 + 1.0 + 1.0)
+    assert weighted_loss(logits, labels, weights).item() == pytest.approx(by_hand.item())
+
+
+def tagger(tiny_encoder, dropout=0.0):
+    torch.manual_seed(0)
+    return EntityTagger(load_encoder(tiny_encoder, None, dropout), dropout)
+
+
+def test_param_groups_carry_the_two_learning_rates(tiny_encoder):
+    model = tagger(tiny_encoder)
+    groups = param_groups(model, TrainParams(encoder_lr=1e-5, head_lr=5e-3, weight_decay=0.1))
+    by_name = {g["name"]: g for g in groups}
+    assert by_name["encoder"]["lr"] == by_name["encoder_no_decay"]["lr"] == 1e-5
+    assert by_name["head"]["lr"] == by_name["head_no_decay"]["lr"] == 5e-3
+    assert by_name["head_no_decay"]["weight_decay"] == 0.0  # the head's bias
+    assert by_name["encoder"]["weight_decay"] == 0.1
+    n_params = sum(p.numel() for g in groups for p in g["params"])
+    assert n_params == sum(p.numel() for p in model.parameters())
+
+
+def small_split(tiny_encoder, texts):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
+    char_map = build_char_map("".join(texts), tokenizer)
+    sentences = [Sentence(t, ("O",) * len(t)) for t in texts]
+    specials = specials_of(tokenizer)
+    return char_map, specials, encode_sentences(sentences, char_map, specials, 16, 4)
+
+
+def test_saved_model_loads_weights_only_and_predicts_the_same(tiny_encoder, tmp_path):
+    texts = ["张三在北京大学工作。", "王" * 40, "李"]
+    char_map, specials, data = small_split(tiny_encoder, texts)
+    model = tagger(tiny_encoder).eval()
+    cpu = torch.device("cpu")
+    before, _ = predict(model, data, batch_size=2, pad_id=specials.pad, device=cpu)
+    path = tmp_path / "model.pkl"
+    save_model(path, model, char_map=char_map, specials=specials, max_length=16, stride=4,
+               extra={"threshold": 0.4})
+    raw = torch.load(path, weights_only=True)  # plain data only
+    assert raw["char_to_id"] == char_map and raw["threshold"] == 0.4
+    after, _ = predict(model_from_checkpoint(read_checkpoint(path)), data, batch_size=3,
+                       pad_id=specials.pad, device=cpu)
+    assert [len(p) for p in after] == [len(t) for t in texts]
+    for a, b in zip(before, after, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_pruned_model_round_trips(tiny_encoder, tmp_path):
+    encoder = load_encoder(tiny_encoder, 1, 0.0)
+    assert encoder.config.num_hidden_layers == 1
+    prune_embeddings(encoder, [0, 1, 2, 3, 10, 11], pad_id=0)
+    model = EntityTagger(encoder)
+    assert model.encoder.get_input_embeddings().weight.shape[0] == 6
+    path = tmp_path / "m.pkl"
+    save_model(path, model, char_map={}, specials=specials_of_ids(), max_length=16, stride=4,
+               extra={})
+    rebuilt = model_from_checkpoint(read_checkpoint(path))
+    assert rebuilt.encoder.get_input_embeddings().weight.shape[0] == 6
+
+
+def specials_of_ids():
+    from enttag.encoding import Specials
+
+    return Specials(cls=2, sep=3, pad=0, unk=1)
+
+
+class Boom:
+    def __reduce__(self):
+        return (exec, ("open('PWNED', 'w').write('x')",))
+
+
+def test_a_hostile_pickle_is_refused_without_running_code(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(pickle.dumps({"format": "enttag-model/1", "payload": Boom()}))
+    with pytest.raises(EnttagError, match="not an enttag model"):
+        read_checkpoint(path)
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_other_files_are_refused(tmp_path):
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pkl")
+    with pytest.raises(EnttagError, match="not an enttag model"):
+        read_checkpoint(tmp_path / "other.pkl")
+    with pytest.raises(EnttagError, match="not found"):
+        read_checkpoint(tmp_path / "missing.pkl")

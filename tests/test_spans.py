@@ -1,0 +1,126 @@
+import numpy as np
+import pytest
+
+from enttag.spans import error_kinds, span_scores, spans, worst_sentences
+from enttag.verdict import ENT, OUTSIDE
+
+NONE = {"missed": 0, "spurious": 0, "too_long": 0, "too_short": 0, "other_boundary": 0}
+
+
+def tags(marks: str) -> np.ndarray:
+    """``"EE.E"`` -> Ent, Ent, O, Ent."""
+    return np.array([ENT if c == "E" else OUTSIDE for c in marks])
+
+
+def kinds(gold: str, pred: str) -> dict[str, int]:
+    return error_kinds(tags(gold), tags(pred))
+
+
+def test_spans_are_maximal_half_open_runs_of_ent():
+    assert spans(tags("EE.E..E")) == [(0, 2), (3, 4), (6, 7)]
+    assert spans(tags("....")) == []
+    assert spans(tags("EEE")) == [(0, 3)]
+    assert spans(np.array([], dtype=int)) == []
+
+
+def test_adjacent_entities_merge_into_one_span():
+    # Caveat: "北京上海" is two gold entities, but with no O between them the Ent/O
+    # tags hold one span, and predicting that one span counts as an exact match.
+    gold = tags("EEEE.")
+    assert spans(gold) == [(0, 4)]
+    assert span_scores([gold], [gold])["gold_spans"] == 1
+    assert kinds("EEEE.", "EEEE.") == NONE
+
+
+def test_span_scores_count_only_exact_matches():
+    gold = [tags("EE..EEE."), tags(".EE....."), tags("........")]
+    pred = [tags("EE..EE.."), tags(".EE...E."), tags("........")]
+    assert span_scores(gold, pred) == {
+        "precision": pytest.approx(2 / 4),
+        "recall": pytest.approx(2 / 3),
+        "f1": pytest.approx(2 * (1 / 2) * (2 / 3) / (1 / 2 + 2 / 3)),
+        "gold_spans": 3,
+        "pred_spans": 4,
+        "exact_matches": 2,
+    }
+
+
+def test_span_scores_perfect_and_empty():
+    gold = [tags("EE.E"), tags("..EE")]
+    assert span_scores(gold, gold) == {
+        "precision": 1.0,
+        "recall": 1.0,
+        "f1": 1.0,
+        "gold_spans": 3,
+        "pred_spans": 3,
+        "exact_matches": 3,
+    }
+    none = span_scores([tags("...")], [tags("...")])
+    assert (none["precision"], none["recall"], none["f1"]) == (0.0, 0.0, 0.0)
+
+
+def test_span_scores_refuse_misaligned_sentences():
+    with pytest.raises(ValueError, match="sentence 0"):
+        span_scores([tags("EE.")], [tags("EE")])
+
+
+@pytest.mark.parametrize(
+    ("gold", "pred", "expected"),
+    [
+        ("..EEE...", "..EEE...", {}),
+        ("..EEE...", ".EEEE...", {"too_long": 1}),
+        ("..EEE...", "..EEEEE.", {"too_long": 1}),
+        ("..EEE...", "..EE....", {"too_short": 1}),
+        ("..EEE...", "...E....", {"too_short": 1}),
+        ("..EEEEE.", "..EE.EE.", {"too_short": 2}),  # a gold span split in two
+        ("..EEE...", "........", {"missed": 1}),
+        ("........", ".EE.....", {"spurious": 1}),
+        ("..EEE...", "...EEE..", {"other_boundary": 1}),  # shifted
+        (".EE.EE..", ".EEEEE..", {"other_boundary": 1}),  # merged
+        ("EE..E..E", "EEE.....", {"too_long": 1, "missed": 2}),
+        ("EE....E.", "EE.EE...", {"spurious": 1, "missed": 1}),
+    ],
+)
+def test_error_kinds(gold, pred, expected):
+    assert kinds(gold, pred) == NONE | expected
+
+
+TEXTS = ["北京是首都", "我在上海和杭州", "今天天气好", "张三来了"]
+GOLD = [tags("EE..."), tags("..EE.EE"), tags("....."), tags("EE..")]
+PRED = [tags("EEE.."), tags("...E..."), tags("E...."), tags("EE..")]
+
+
+def test_worst_sentences_most_errors_first_ties_by_index():
+    worst = worst_sentences(TEXTS, GOLD, PRED, 10)
+    assert [w["index"] for w in worst] == [1, 0, 2]  # errors 3, 1, 1; sentence 3 is right
+    assert [w["errors"] for w in worst] == [3, 1, 1]
+    assert [w["index"] for w in worst_sentences(TEXTS, GOLD, PRED, 2)] == [1, 0]
+    assert worst_sentences(TEXTS, GOLD, PRED, 0) == []
+
+
+def test_worst_sentences_entries():
+    first = worst_sentences(TEXTS, GOLD, PRED, 1)[0]
+    assert first == {
+        "index": 1,
+        "text": "我在上海和杭州",
+        "errors": 3,
+        "gold_spans": [[2, 4, "上海"], [5, 7, "杭州"]],
+        "pred_spans": [[3, 4, "海"]],
+        "error_kinds": NONE | {"too_short": 1, "missed": 1},
+    }
+
+
+def test_worst_sentences_refuse_texts_of_the_wrong_length():
+    with pytest.raises(ValueError, match="texts"):
+        worst_sentences(["北京"] + TEXTS[1:], GOLD, PRED, 1)
+
+
+def test_every_predicted_span_is_one_kind_or_an_exact_match():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        gold, pred = (np.where(rng.random(20) < 0.4, ENT, OUTSIDE) for _ in range(2))
+        k = error_kinds(gold, pred)
+        exact = len(set(spans(gold)) & set(spans(pred)))
+        pred_kinds = k["spurious"] + k["too_long"] + k["too_short"] + k["other_boundary"]
+        assert pred_kinds + exact == len(spans(pred))
+        assert k["missed"] <= len(spans(gold)) - exact
