@@ -20,10 +20,32 @@ repro: $(STAMP)
 
 test: $(STAMP)
 	$(PYTHON) -m ruff check src stages tests benchmarks
+	$(PYTHON) -m ruff format --check src stages tests benchmarks
 	$(PYTHON) -m pytest
 
 lint: $(STAMP)
 	$(PYTHON) -m ruff check src stages tests benchmarks
+	$(PYTHON) -m ruff format --check src stages tests benchmarks
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Experiments. `make sweep` queues the class-weight x head-lr grid as DVC experiments and
+# runs them; run it again to resume (finished points are skipped). Shrink or extend it with
+# SWEEP_WEIGHTS="1 10" SWEEP_HEAD_LRS="1e-3 1e-2" SWEEP_ENCODER_LR=1e-5 SWEEP_JOBS=1
+# SWEEP_SET="-S train.max_steps=5" (see python -m enttag.sweep run --help).
+COMPARE_ARGS ?= --md
+
+.PHONY: sweep compare journal plots-template
+
+sweep: $(STAMP)
+	$(PYTHON) -m enttag.sweep run
+
+compare: $(STAMP)
+	$(PYTHON) -m enttag.sweep compare $(COMPARE_ARGS)
+
+journal: $(STAMP)
+	$(PYTHON) -m enttag.cli journal -o EXPERIMENTS.md
+
+plots-template: $(STAMP)
+	$(PYTHON) -m enttag.plots_template

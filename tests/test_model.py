@@ -63,12 +63,24 @@ def test_saved_model_loads_weights_only_and_predicts_the_same(tiny_encoder, tmp_
     cpu = torch.device("cpu")
     before, _ = predict(model, data, batch_size=2, pad_id=specials.pad, device=cpu)
     path = tmp_path / "model.pkl"
-    save_model(path, model, char_map=char_map, specials=specials, max_length=16, stride=4,
-               extra={"threshold": 0.4})
+    save_model(
+        path,
+        model,
+        char_map=char_map,
+        specials=specials,
+        max_length=16,
+        stride=4,
+        extra={"threshold": 0.4},
+    )
     raw = torch.load(path, weights_only=True)  # plain data only
     assert raw["char_to_id"] == char_map and raw["threshold"] == 0.4
-    after, _ = predict(model_from_checkpoint(read_checkpoint(path)), data, batch_size=3,
-                       pad_id=specials.pad, device=cpu)
+    after, _ = predict(
+        model_from_checkpoint(read_checkpoint(path)),
+        data,
+        batch_size=3,
+        pad_id=specials.pad,
+        device=cpu,
+    )
     assert [len(p) for p in after] == [len(t) for t in texts]
     for a, b in zip(before, after, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
@@ -81,8 +93,9 @@ def test_pruned_model_round_trips(tiny_encoder, tmp_path):
     model = EntityTagger(encoder)
     assert model.encoder.get_input_embeddings().weight.shape[0] == 6
     path = tmp_path / "m.pkl"
-    save_model(path, model, char_map={}, specials=specials_of_ids(), max_length=16, stride=4,
-               extra={})
+    save_model(
+        path, model, char_map={}, specials=specials_of_ids(), max_length=16, stride=4, extra={}
+    )
     rebuilt = model_from_checkpoint(read_checkpoint(path))
     assert rebuilt.encoder.get_input_embeddings().weight.shape[0] == 6
 

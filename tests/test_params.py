@@ -48,3 +48,9 @@ def test_missing_or_broken_params_file_names_the_file(tmp_path):
     (tmp_path / "params.yaml").write_text("train: [unclosed\n")
     with pytest.raises(InputError, match="not valid YAML"):
         load_section("train", tmp_path / "params.yaml")
+
+
+def test_exponent_floats_as_dvc_writes_them(tmp_path):
+    (tmp_path / "params.yaml").write_text("train:\n  encoder_lr: 1e-05\n  head_lr: 5.0e-3\n")
+    cfg = load_section("train", tmp_path / "params.yaml")
+    assert cfg.encoder_lr == 1e-5 and cfg.head_lr == 5e-3

@@ -32,9 +32,15 @@ class WindowBaseline:
         for text in texts:
             ids = np.array([self.vocab.get(c, UNK) for c in text], dtype=np.int64)
             padded = np.concatenate([np.full(self.window, PAD), ids, np.full(self.window, PAD)])
-            rows.append(np.stack(
-                [padded[self.window + k : self.window + k + len(ids)] + j * width
-                 for j, k in enumerate(offsets)], axis=1))
+            rows.append(
+                np.stack(
+                    [
+                        padded[self.window + k : self.window + k + len(ids)] + j * width
+                        for j, k in enumerate(offsets)
+                    ],
+                    axis=1,
+                )
+            )
         cols = np.concatenate(rows) if rows else np.empty((0, len(offsets)), dtype=np.int64)
         n, k = cols.shape
         return sp.csr_matrix(

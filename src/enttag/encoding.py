@@ -34,8 +34,12 @@ class Specials:
 def specials_of(tokenizer) -> Specials:
     """Read ``[CLS]``/``<s>``, ``[SEP]``/``</s>``, pad and unk ids from a HF tokenizer."""
     ids = {
-        "cls": tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id,
-        "sep": tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id,
+        "cls": tokenizer.cls_token_id
+        if tokenizer.cls_token_id is not None
+        else tokenizer.bos_token_id,
+        "sep": tokenizer.sep_token_id
+        if tokenizer.sep_token_id is not None
+        else tokenizer.eos_token_id,
         "pad": tokenizer.pad_token_id,
         "unk": tokenizer.unk_token_id,
     }
@@ -70,7 +74,7 @@ def char_token_id(char: str, vocab: dict[str, int], normalize) -> int | None:
 
 
 def build_char_map(chars: Iterable[str], tokenizer) -> dict[str, int]:
-    """Map each character to a vocabulary id of ``tokenizer`` (characters with none are left out)."""
+    """Map each character to one vocabulary id of ``tokenizer``; those with none are left out."""
     vocab = tokenizer.get_vocab()
     normalizer = getattr(tokenizer, "backend_tokenizer", None)
     normalizer = normalizer.normalizer if normalizer is not None else None
@@ -81,12 +85,21 @@ def build_char_map(chars: Iterable[str], tokenizer) -> dict[str, int]:
     mapping = {}
     for char in sorted(set(chars)):
         token = char_token_id(char, vocab, normalize)
+        if token is None:  # e.g. ℃ -> "°C": fall back to the first piece the tokenizer makes
+            pieces = [
+                p
+                for p in tokenizer(char, add_special_tokens=False)["input_ids"]
+                if tokenizer.convert_ids_to_tokens(p) not in WORD_START
+            ]
+            token = pieces[0] if pieces and pieces[0] != tokenizer.unk_token_id else None
         if token is not None:
             mapping[char] = token
     return mapping
 
 
-def prune(char_map: dict[str, int], specials: Specials) -> tuple[list[int], dict[str, int], Specials]:
+def prune(
+    char_map: dict[str, int], specials: Specials
+) -> tuple[list[int], dict[str, int], Specials]:
     """Keep only the vocabulary rows in use; return kept old ids and re-indexed maps.
 
     ``kept[new_id] == old_id``: the embedding matrix is re-indexed with ``weight[kept]``.
@@ -148,8 +161,10 @@ class EncodedSplit:
         return self.ids[a:b], self.labels[a:b], self.scored[a:b]
 
     def to_dict(self) -> dict:
-        return {**{k: getattr(self, k) for k in ("ids", "labels", "scored", "ptr", "sent", "start")},
-                "n_sentences": self.n_sentences}
+        return {
+            **{k: getattr(self, k) for k in ("ids", "labels", "scored", "ptr", "sent", "start")},
+            "n_sentences": self.n_sentences,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> EncodedSplit:
@@ -193,7 +208,14 @@ def encode_split(
     )
 
 
-def encode_sentences(sentences: Sequence[Sentence], char_map, specials, max_length, stride) -> EncodedSplit:
+def encode_sentences(
+    sentences: Sequence[Sentence], char_map, specials, max_length, stride
+) -> EncodedSplit:
     return encode_split(
-        [s.text for s in sentences], [s.labels for s in sentences], char_map, specials, max_length, stride
+        [s.text for s in sentences],
+        [s.labels for s in sentences],
+        char_map,
+        specials,
+        max_length,
+        stride,
     )

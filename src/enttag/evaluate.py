@@ -6,20 +6,36 @@ split's character count; that is checked, not hoped for.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from enttag.atomic import write_json, write_jsonl, write_text
 from enttag.errors import EnttagError
+from enttag.inference import predict, resolve_device
+from enttag.model import model_from_checkpoint, read_checkpoint
 from enttag.params import EvaluateParams
-from enttag.scores import ent_prf, report
-from enttag.spans import error_kinds, span_scores
-from enttag.threshold import apply_threshold
+from enttag.prepare import read_prepared
+from enttag.scores import ent_prf, gold_per_sentence, report
+from enttag.spans import error_kinds, span_scores, worst_sentences
+from enttag.threshold import apply_threshold, pr_curve
+from enttag.tokenized import TokenizedCorpus
 from enttag.verdict import explain, summary, verdict
 
-CI_KEYS = ("ent_share", "pred_ent_share", "mcc", "ent_precision_lift", "ent_f1_ci",
-           "macro_f1_ci", "mcc_ci", "ent_precision_ci", "baseline_lift")
+CI_KEYS = (
+    "ent_share",
+    "pred_ent_share",
+    "mcc",
+    "ent_precision_lift",
+    "ent_f1_ci",
+    "macro_f1_ci",
+    "mcc_ci",
+    "ent_precision_ci",
+    "baseline_lift",
+)
 
 
 @dataclass
@@ -66,13 +82,16 @@ def score_split(
         tuned = apply_threshold(p_ent, threshold)
         tuned_report, _ = report(gold, tuned)
         metrics["at_dev_threshold"] = {
-            "threshold": threshold, **ent_prf(gold, tuned),
+            "threshold": threshold,
+            **ent_prf(gold, tuned),
             "macro_f1": tuned_report["macro avg"]["f1-score"],
         }
     if baseline_pred is not None:
         base_report, _ = report(gold, baseline_pred)
-        metrics["baseline"] = {**ent_prf(gold, baseline_pred),
-                               "macro_f1": base_report["macro avg"]["f1-score"]}
+        metrics["baseline"] = {
+            **ent_prf(gold, baseline_pred),
+            "macro_f1": base_report["macro avg"]["f1-score"],
+        }
     return SplitScores(metrics, text)
 
 
@@ -91,20 +110,76 @@ def ci(interval: list[float]) -> str:
 def report_text(split: str, scores: SplitScores) -> str:
     """The sklearn report as printed, followed by the verdict and the headline extras."""
     m = scores.metrics
-    lines = [f"{split}: {int(m['Ent']['support'] + m['O']['support'])} characters scored", "",
-             scores.text.rstrip(), "",
-             f"verdict: {m['verdict_reason']}",
-             f"Ent F1 95% CI {ci(m['ent_f1_ci'])}, macro F1 95% CI {ci(m['macro_f1_ci'])}, "
-             f"MCC {m['mcc']:.4f} {ci(m['mcc_ci'])}",
-             f"spans (exact match): P {m['spans']['precision']:.4f} R {m['spans']['recall']:.4f} "
-             f"F1 {m['spans']['f1']:.4f}"]
+    lines = [
+        f"{split}: {int(m['Ent']['support'] + m['O']['support'])} characters scored",
+        "",
+        scores.text.rstrip(),
+        "",
+        f"verdict: {m['verdict_reason']}",
+        f"Ent F1 95% CI {ci(m['ent_f1_ci'])}, macro F1 95% CI {ci(m['macro_f1_ci'])}, "
+        f"MCC {m['mcc']:.4f} {ci(m['mcc_ci'])}",
+        f"spans (exact match): P {m['spans']['precision']:.4f} R {m['spans']['recall']:.4f} "
+        f"F1 {m['spans']['f1']:.4f}",
+    ]
     if "at_dev_threshold" in m:
         t = m["at_dev_threshold"]
-        lines.append(f"at the dev-tuned threshold P(Ent) >= {t['threshold']:.3f}: "
-                     f"Ent F1 {t['ent_f1']:.4f}")
+        lines.append(
+            f"at the dev-tuned threshold P(Ent) >= {t['threshold']:.3f}: Ent F1 {t['ent_f1']:.4f}"
+        )
     if "baseline" in m:
         lift = m["baseline_lift"]
-        lines.append(f"baseline (character-window logistic regression): Ent F1 "
-                     f"{m['baseline']['ent_f1']:.4f}; lift {lift['ent_f1_diff']:+.4f} "
-                     f"95% CI {ci(lift['ci'])}")
+        lines.append(
+            f"baseline (character-window logistic regression): Ent F1 "
+            f"{m['baseline']['ent_f1']:.4f}; lift {lift['ent_f1_diff']:+.4f} "
+            f"95% CI {ci(lift['ci'])}"
+        )
     return "\n".join(lines) + "\n"
+
+
+def evaluate_model(
+    cfg: EvaluateParams,
+    *,
+    model_path: Path,
+    tokenized_dir: Path,
+    prepared_dir: Path,
+    baseline_path: Path,
+    metrics_dir: Path,
+) -> dict[str, SplitScores]:
+    """Score dev and test; write the metrics, the text report, the PR curve and the errors."""
+    checkpoint = read_checkpoint(model_path)
+    device = resolve_device("auto")
+    model = model_from_checkpoint(checkpoint).to(device)
+    corpus = TokenizedCorpus.load(tokenized_dir, ("dev", "test"))
+    stats = json.loads((prepared_dir / "stats.json").read_text(encoding="utf-8"))
+    baseline = np.load(baseline_path)
+    results = {}
+    for split in ("dev", "test"):
+        data = corpus.splits[split]
+        gold = gold_per_sentence(data)
+        p_ent, _ = predict(
+            model, data, batch_size=cfg.batch_size, pad_id=corpus.specials.pad, device=device
+        )
+        cuts = np.cumsum([len(g) for g in gold])[:-1]
+        scores = score_split(
+            gold,
+            p_ent,
+            cfg=cfg,
+            threshold=checkpoint["threshold"],
+            baseline_p_ent=np.split(baseline[split], cuts),
+        )
+        check_supports(split, scores.metrics, stats[split]["characters"])
+        write_json(metrics_dir / f"{split}.json", scores.metrics)
+        if split == "dev":
+            curve = pr_curve(gold, p_ent)
+            points = zip(curve["recall"], curve["precision"], curve["threshold"], strict=True)
+            write_json(
+                metrics_dir / "pr_dev.json",
+                [{"recall": r, "precision": p, "threshold": t} for r, p, t in points],
+            )
+        else:
+            write_text(metrics_dir / "test_report.txt", report_text(split, scores))
+            texts = [s.text for s in read_prepared(prepared_dir / "test.jsonl")]
+            worst = worst_sentences(texts, gold, apply_threshold(p_ent, 0.5), cfg.n_errors)
+            write_jsonl(metrics_dir / "errors_test.jsonl", worst)
+        results[split] = scores
+    return results

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 from transformers import AutoConfig, AutoModel, PreTrainedModel
+from transformers.utils import logging as transformers_logging
 
 from enttag.atomic import write_with
 from enttag.corpus import LABELS
@@ -39,10 +40,18 @@ class EntityTagger(nn.Module):
 
 def load_encoder(folder: str | Path, num_layers: int | None, dropout: float) -> PreTrainedModel:
     """``AutoModel.from_pretrained`` keeping the first ``num_layers`` layers, with ``dropout``."""
-    overrides: dict[str, Any] = {"hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout}
+    overrides: dict[str, Any] = {
+        "hidden_dropout_prob": dropout,
+        "attention_probs_dropout_prob": dropout,
+    }
     if num_layers is not None:
         overrides["num_hidden_layers"] = num_layers
-    return AutoModel.from_pretrained(str(folder), **overrides)
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()  # dropped layers and an unused pooler are expected
+    try:
+        return AutoModel.from_pretrained(str(folder), **overrides)
+    finally:
+        transformers_logging.set_verbosity(verbosity)
 
 
 def prune_embeddings(encoder: PreTrainedModel, kept: list[int], pad_id: int) -> None:
@@ -58,8 +67,16 @@ def prune_embeddings(encoder: PreTrainedModel, kept: list[int], pad_id: int) -> 
         encoder.embeddings.padding_idx = pad_id  # RoBERTa-style position ids count from it
 
 
-def save_model(path: str | Path, model: EntityTagger, *, char_map: dict[str, int],
-               specials: Specials, max_length: int, stride: int, extra: dict[str, Any]) -> None:
+def save_model(
+    path: str | Path,
+    model: EntityTagger,
+    *,
+    char_map: dict[str, int],
+    specials: Specials,
+    max_length: int,
+    stride: int,
+    extra: dict[str, Any],
+) -> None:
     """Write the model file atomically; ``extra`` holds params, dev scores, threshold."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     checkpoint = {

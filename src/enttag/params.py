@@ -12,6 +12,7 @@ allowed, e.g. ``train.ent_weight must be > 0, got -1``.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,23 @@ import yaml
 from enttag.errors import EnttagError, InputError
 
 PARAMS_FILE = Path("params.yaml")
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2 floats too: ``dvc exp run -S train.encoder_lr=1e-5`` writes ``1e-05``,
+    which PyYAML's YAML 1.1 rules would read as a string."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+
+        |[-+]?[0-9][0-9_]*\.[0-9_]*|[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
 
 
 class ParamsError(EnttagError):
@@ -186,7 +204,11 @@ def parse_section(name: str, raw: dict[str, Any] | None, cls: type[T]) -> T:
         hint = hints[key]
         if not _type_ok(value, hint):
             raise ParamsError(f"{name}.{key} must be {_hint_name(hint)}, got {value!r}")
-        if isinstance(value, int) and not isinstance(value, bool) and float in (get_args(hint) or (hint,)):
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and float in (get_args(hint) or (hint,))
+        ):
             value = float(value)
         check = f.metadata.get("check")
         if value is not None and check is not None and not check(value):
@@ -199,7 +221,7 @@ def load_section(name: str, path: str | Path = PARAMS_FILE) -> Any:
     """Read and validate one section of ``params.yaml``."""
     path = Path(path)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
     except FileNotFoundError as e:
         raise InputError(path, "file not found") from e
     except yaml.YAMLError as e:

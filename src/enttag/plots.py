@@ -61,10 +61,23 @@ def confusion_matrix(confusion: dict[str, dict[str, int]], out: Path, title: str
     ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     for i in range(2):
         for j in range(2):
-            ax.text(j, i, f"{int(counts[i, j]):,}\n{shares[i, j]:.1%}", ha="center", va="center",
-                    color="white" if shares[i, j] > 0.5 else "black")
-    ax.set(xticks=[0, 1], yticks=[0, 1], xticklabels=LABELS, yticklabels=LABELS,
-           xlabel="predicted", ylabel="gold", title=title)
+            ax.text(
+                j,
+                i,
+                f"{int(counts[i, j]):,}\n{shares[i, j]:.1%}",
+                ha="center",
+                va="center",
+                color="white" if shares[i, j] > 0.5 else "black",
+            )
+    ax.set(
+        xticks=[0, 1],
+        yticks=[0, 1],
+        xticklabels=LABELS,
+        yticklabels=LABELS,
+        xlabel="predicted",
+        ylabel="gold",
+        title=title,
+    )
     save(fig, out)
 
 
@@ -73,9 +86,16 @@ def pr_curve(points: list[dict[str, float]], threshold: float | None, out: Path)
     ax.plot([p["recall"] for p in points], [p["precision"] for p in points])
     if threshold is not None and points:
         best = min(points, key=lambda p: abs(p["threshold"] - threshold))
-        ax.plot(best["recall"], best["precision"], "o", label=f"dev-tuned threshold {threshold:.3f}")
+        ax.plot(
+            best["recall"], best["precision"], "o", label=f"dev-tuned threshold {threshold:.3f}"
+        )
         ax.legend()
-    ax.set(xlabel="Ent recall", ylabel="Ent precision", title="Dev precision-recall (Ent)",
-           xlim=(0, 1), ylim=(0, 1.02))
+    ax.set(
+        xlabel="Ent recall",
+        ylabel="Ent precision",
+        title="Dev precision-recall (Ent)",
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+    )
     ax.grid(alpha=0.3)
     save(fig, out)

@@ -12,7 +12,14 @@ from transformers import AutoTokenizer
 
 from enttag.atomic import atomic_dir
 from enttag.corpus import Sentence
-from enttag.encoding import EncodedSplit, Specials, build_char_map, encode_sentences, prune, specials_of
+from enttag.encoding import (
+    EncodedSplit,
+    Specials,
+    build_char_map,
+    encode_sentences,
+    prune,
+    specials_of,
+)
 from enttag.errors import InputError
 from enttag.params import TokenizeParams
 from enttag.prepare import read_prepared
@@ -58,14 +65,22 @@ def tokenize_corpus(
         for name, split in sentences.items()
     }
     report = {
-        "vocab": {"tokenizer_size": len(tokenizer), "kept": len(kept) if kept else None,
-                  "corpus_characters": len(chars), "mapped_characters": len(char_map)},
+        "vocab": {
+            "tokenizer_size": len(tokenizer),
+            "kept": len(kept) if kept else None,
+            "corpus_characters": len(chars),
+            "mapped_characters": len(char_map),
+        },
         **{name: split_report(sentences[name], encoded[name], char_map) for name in SPLITS},
     }
     with atomic_dir(out_dir) as tmp:
-        (tmp / "vocab.json").write_text(json.dumps(
-            {"char_to_id": char_map, "specials": vars(specials), "kept_ids": kept},
-            ensure_ascii=False), encoding="utf-8")
+        (tmp / "vocab.json").write_text(
+            json.dumps(
+                {"char_to_id": char_map, "specials": vars(specials), "kept_ids": kept},
+                ensure_ascii=False,
+            ),
+            encoding="utf-8",
+        )
         for name, data in encoded.items():
             torch.save(data.to_dict(), tmp / f"{name}.pt")
     return report

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from dvclive import Live
 from torch import nn
 from tqdm import tqdm
 from transformers import get_linear_schedule_with_warmup, set_seed
 
+from dvclive import Live
 from enttag.batching import iterate
+from enttag.encoding import IGNORE
 from enttag.inference import autocast, predict, resolve_device, weighted_loss
 from enttag.model import EntityTagger, load_encoder, prune_embeddings, save_model
 from enttag.params import ModelParams, TokenizeParams, TrainParams, as_dict
@@ -44,26 +45,41 @@ class Best:
 def param_groups(model: EntityTagger, cfg: TrainParams) -> list[dict]:
     """Encoder and head at their own learning rates; no weight decay on biases and norms."""
     groups = []
-    for name, module, lr in (("encoder", model.encoder, cfg.encoder_lr), ("head", model.head, cfg.head_lr)):
+    for name, module, lr in (
+        ("encoder", model.encoder, cfg.encoder_lr),
+        ("head", model.head, cfg.head_lr),
+    ):
         params = [p for p in module.parameters() if p.requires_grad]
         decay = [p for p in params if p.ndim >= 2]
         no_decay = [p for p in params if p.ndim < 2]
         groups.append({"name": name, "params": decay, "lr": lr, "weight_decay": cfg.weight_decay})
-        groups.append({"name": f"{name}_no_decay", "params": no_decay, "lr": lr, "weight_decay": 0.0})
+        groups.append(
+            {"name": f"{name}_no_decay", "params": no_decay, "lr": lr, "weight_decay": 0.0}
+        )
     return [g for g in groups if g["params"]]
 
 
-def build_model(corpus: TokenizedCorpus, encoder_dir: Path, model_cfg: ModelParams, dropout: float) -> EntityTagger:
+def build_model(
+    corpus: TokenizedCorpus, encoder_dir: Path, model_cfg: ModelParams, dropout: float
+) -> EntityTagger:
     encoder = load_encoder(encoder_dir, model_cfg.num_layers, dropout)
     if corpus.kept_ids is not None:
         prune_embeddings(encoder, corpus.kept_ids, corpus.specials.pad)
     return EntityTagger(encoder, dropout)
 
 
-def evaluate_dev(model, corpus: TokenizedCorpus, gold: list[np.ndarray], weights, device, cfg) -> dict:
-    probs, loss = predict(model, corpus.splits["dev"], batch_size=2 * cfg.batch_size,
-                          pad_id=corpus.specials.pad, device=device, precision=cfg.precision,
-                          class_weights=weights)
+def evaluate_dev(
+    model, corpus: TokenizedCorpus, gold: list[np.ndarray], weights, device, cfg
+) -> dict:
+    probs, loss = predict(
+        model,
+        corpus.splits["dev"],
+        batch_size=2 * cfg.batch_size,
+        pad_id=corpus.specials.pad,
+        device=device,
+        precision=cfg.precision,
+        class_weights=weights,
+    )
     pred = [np.where(p >= 0.5, 0, 1) for p in probs]
     return {"loss": loss, **ent_prf(gold, pred), "probs": probs}
 
@@ -78,7 +94,7 @@ def train(
     model_path: Path,
     live_dir: Path,
 ) -> dict:
-    """Train, log step metrics to ``live_dir`` with dvclive, save the best model to ``model_path``."""
+    """Train; log step metrics to ``live_dir`` (dvclive); save the best model to ``model_path``."""
     # -- setup: device, seed, data, model, optimiser, schedule -------------------------------
     device = resolve_device(cfg.device)
     set_seed(cfg.seed)
@@ -91,7 +107,9 @@ def train(
     total_steps = cfg.epochs * steps_per_epoch
     if cfg.max_steps is not None:
         total_steps = min(total_steps, cfg.max_steps)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(cfg.warmup_ratio * total_steps), total_steps
+    )
 
     live = Live(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None)
     best, evals_without_gain, step, stop = Best(), 0, 0, False
@@ -101,8 +119,9 @@ def train(
     # -- the loop -------------------------------------------------------------------------
     for epoch in range(cfg.epochs):
         model.train()
-        for batch in iterate(train_data, cfg.batch_size, corpus.specials.pad, shuffle=True,
-                             seed=cfg.seed + epoch):
+        for batch in iterate(
+            train_data, cfg.batch_size, corpus.specials.pad, shuffle=True, seed=cfg.seed + epoch
+        ):
             input_ids = batch["input_ids"].to(device)
             labels = batch["labels"].to(device)
             with autocast(device, cfg.precision):
@@ -115,12 +134,13 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             step += 1
 
-            running += loss.item()
+            loss_value = loss.item()
+            running += loss_value
             running_n += 1
-            chars += int((labels != -100).sum())
+            chars += int((labels != IGNORE).sum())
             rate = chars / (time.perf_counter() - t0)
             progress.update()
-            progress.set_postfix(loss=f"{loss.item():.4f}", chars_per_s=f"{rate:,.0f}")
+            progress.set_postfix(loss=f"{loss_value:.4f}", chars_per_s=f"{rate:,.0f}")
             live.step = step
             if step % cfg.log_every == 0:
                 live.log_metric("fit/loss", running / running_n)
@@ -133,15 +153,21 @@ def train(
                 for key in ("loss", "ent_precision", "ent_recall", "ent_f1"):
                     live.log_metric(f"dev/{key}", dev[key])
                 if dev["ent_f1"] > best.f1:
-                    threshold, _ = best_threshold(np.concatenate(dev_gold), np.concatenate(dev["probs"]))
+                    threshold, _ = best_threshold(
+                        np.concatenate(dev_gold), np.concatenate(dev["probs"])
+                    )
                     scores = {k: v for k, v in dev.items() if k != "probs"}
-                    best = Best(step, dev["ent_f1"], copy.deepcopy(model.state_dict()), scores, threshold)
+                    best = Best(
+                        step, dev["ent_f1"], copy.deepcopy(model.state_dict()), scores, threshold
+                    )
                     evals_without_gain = 0
                 else:
                     evals_without_gain += 1
                 stop = cfg.patience is not None and evals_without_gain >= cfg.patience
-                tqdm.write(f"step {step}: dev loss {dev['loss']:.4f}, Ent F1 {dev['ent_f1']:.4f}"
-                           f"{' (best)' if best.step == step else ''}")
+                tqdm.write(
+                    f"step {step}: dev loss {dev['loss']:.4f}, Ent F1 {dev['ent_f1']:.4f}"
+                    f"{' (best)' if best.step == step else ''}"
+                )
                 model.train()
                 # (checkpoint for resume goes here: model, optimizer, scheduler, step, rng)
             if stop or step >= total_steps:
@@ -152,14 +178,30 @@ def train(
 
     # -- the result: the best dev checkpoint ---------------------------------------------------
     model.load_state_dict(best.state)
-    summary = {"best_step": best.step, "steps": step, "stopped_early": stop,
-               "train_chars_per_s": round(chars / (time.perf_counter() - t0), 1),
-               "dev": best.scores}
-    save_model(model_path, model, char_map=corpus.char_map, specials=corpus.specials,
-               max_length=tok_cfg.max_length, stride=tok_cfg.stride,
-               extra={"threshold": best.threshold, "train": summary,
-                      "params": {"model": as_dict(model_cfg), "train": as_dict(cfg),
-                                 "tokenize": as_dict(tok_cfg)}})
+    summary = {
+        "best_step": best.step,
+        "steps": step,
+        "stopped_early": stop,
+        "train_chars_per_s": round(chars / (time.perf_counter() - t0), 1),
+        "dev": best.scores,
+    }
+    save_model(
+        model_path,
+        model,
+        char_map=corpus.char_map,
+        specials=corpus.specials,
+        max_length=tok_cfg.max_length,
+        stride=tok_cfg.stride,
+        extra={
+            "threshold": best.threshold,
+            "train": summary,
+            "params": {
+                "model": as_dict(model_cfg),
+                "train": as_dict(cfg),
+                "tokenize": as_dict(tok_cfg),
+            },
+        },
+    )
     live.summary["best_dev"] = {**best.scores, "step": best.step}
     live.end()
     return summary

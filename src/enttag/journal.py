@@ -1,0 +1,365 @@
+"""Write a lab journal (EXPERIMENTS.md) of the DVC experiments of the current commit.
+
+At the top, a table of every finished run, the baseline commit and its experiments,
+sorted by test Ent F1; runs whose Ent F1 95% interval overlaps the best run's are
+marked as not distinguishable from it. Then one section per run: the params that
+differ from the baseline commit, the test classification report, the verdict and
+intervals, the argmax against the dev-tuned threshold, the loss curve and the worst
+test sentences.
+
+Everything comes from ``dvc exp show --json``, except what DVC cannot carry, which
+is read from the run's own commit (``git show <rev>:<path>``): the bootstrap
+intervals (DVC drops list-valued metrics), ``plots/loss.png`` and
+``metrics/errors_test.jsonl``. Nothing is re-run. The pictures and error files go to
+``journal/`` beside the journal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from enttag.atomic import write_text, write_with
+from enttag.errors import EnttagError
+
+NAME = "journal"
+HELP = "write EXPERIMENTS.md, a lab journal of the DVC experiments, from dvc exp show --json"
+
+TEST_METRICS = "metrics/test.json"
+LOSS_PNG = "plots/loss.png"
+ERRORS = "metrics/errors_test.jsonl"
+ASSETS = "journal"
+DONE = "success"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One row of ``dvc exp show``: a baseline commit or one of its experiments."""
+
+    name: str
+    rev: str
+    baseline: str  # name of the commit it branches from; its own name for a commit
+    state: str  # DVC's experiment state: "success", "queued", "running" or "failed"
+    changed: dict[str, Any]  # params that differ from the baseline commit
+    test: dict[str, Any]  # metrics/test.json as DVC reports it ({} if absent)
+
+    @property
+    def finished(self) -> bool:
+        return self.state == DONE and "Ent" in self.test
+
+    @property
+    def ent_f1(self) -> float:
+        return self.test["Ent"]["f1-score"]
+
+
+# ---------------------------------------------------------------- parsing (pure)
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as one level of dotted keys."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            flat |= flatten(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def params_of(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Flat params of one row; keys of params.yaml as ``train.lr``, other files as ``f:key``."""
+    flat: dict[str, Any] = {}
+    for path, content in (data.get("params") or {}).items():
+        prefix = "" if path == "params.yaml" else f"{path}:"
+        flat |= {prefix + k: v for k, v in flatten(content.get("data") or {}).items()}
+    return flat
+
+
+def scores_of(data: Mapping[str, Any]) -> dict[str, Any]:
+    """metrics/test.json of one row, as DVC reports it."""
+    return ((data.get("metrics") or {}).get(TEST_METRICS) or {}).get("data") or {}
+
+
+def differing(params: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:
+    """The params whose value differs from (or is missing in) the baseline's."""
+    return {k: v for k, v in params.items() if k not in base or base[k] != v}
+
+
+def experiment_run(exp: Mapping[str, Any], baseline: str, base_params: dict[str, Any]) -> Run:
+    """One experiment of ``dvc exp show --json`` (no executor: finished in the workspace)."""
+    rev = exp["revs"][0]
+    data = rev.get("data") or {}
+    state = (exp.get("executor") or {}).get("state") or ("failed" if rev.get("error") else DONE)
+    return Run(
+        exp.get("name") or rev.get("name") or rev["rev"][:7],
+        rev["rev"],
+        baseline,
+        state,
+        differing(params_of(data), base_params),
+        scores_of(data),
+    )
+
+
+def runs_from_show(show: list[dict[str, Any]]) -> list[Run]:
+    """Every baseline commit and experiment in ``dvc exp show --json``, workspace left out."""
+    runs = []
+    for commit in show:
+        if commit["rev"] == "workspace":
+            continue
+        data = commit.get("data") or {}
+        name = commit.get("name") or commit["rev"][:7]
+        runs.append(Run(name, commit["rev"], name, DONE, {}, scores_of(data)))
+        runs += [
+            experiment_run(exp, name, params_of(data)) for exp in commit.get("experiments") or []
+        ]
+    return runs
+
+
+def restore_dropped(reported: Mapping[str, Any], committed: Mapping[str, Any]) -> dict[str, Any]:
+    """``reported`` plus the entries of ``committed`` it lacks, at any depth."""
+    merged = dict(reported)
+    for key, value in committed.items():
+        if key not in merged:
+            merged[key] = value
+        elif isinstance(value, Mapping) and isinstance(merged[key], Mapping):
+            merged[key] = restore_dropped(merged[key], value)
+    return merged
+
+
+def ranked(runs: list[Run]) -> list[Run]:
+    """Finished runs, best test Ent F1 first."""
+    return sorted((r for r in runs if r.finished), key=lambda r: r.ent_f1, reverse=True)
+
+
+def overlaps(a: list[float] | None, b: list[float] | None) -> bool | None:
+    """Do two intervals overlap? None when either is unknown."""
+    if not a or not b:
+        return None
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def standing(run: Run, best: Run) -> str:
+    """How a run compares with the best one by their Ent F1 95% intervals."""
+    if run is best:
+        return "best"
+    overlap = overlaps(run.test.get("ent_f1_ci"), best.test.get("ent_f1_ci"))
+    return {True: "not distinguishable from best", False: "worse", None: "no CI"}[overlap]
+
+
+# ---------------------------------------------------------------- formatting (pure)
+
+
+def fmt(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def ci(interval: list[float] | None) -> str:
+    return f"[{interval[0]:.4f}, {interval[1]:.4f}]" if interval else "[n/a]"
+
+
+def params_text(changed: Mapping[str, Any]) -> str:
+    return ", ".join(f"`{k}={v}`" for k, v in sorted(changed.items())) or "(baseline)"
+
+
+def anchor(name: str) -> str:
+    """The id GitHub gives a ``## name`` heading."""
+    return re.sub(r"[^\w\- ]", "", name.lower()).replace(" ", "-")
+
+
+def asset_name(run: Run, suffix: str) -> str:
+    """A file name for one of the run's assets."""
+    return re.sub(r"[^\w.-]+", "-", run.name) + f"-{suffix}"
+
+
+def classification_text(m: Mapping[str, Any], digits: int = 4) -> str:
+    """sklearn's ``classification_report`` text, rebuilt from its dict (labels Ent and O)."""
+    headers = ["precision", "recall", "f1-score", "support"]
+    width = max(len("weighted avg"), digits)
+    row = "{:>{w}s} " + " {:>9.{d}f}" * 3 + " {:>9}\n"
+    text = ("{:>{w}s} " + " {:>9}" * 4).format("", *headers, w=width) + "\n\n"
+    for label in ("Ent", "O"):
+        c = m[label]
+        text += row.format(
+            label, c["precision"], c["recall"], c["f1-score"], int(c["support"]), w=width, d=digits
+        )
+    total = int(m["macro avg"]["support"])
+    text += "\n" + ("{:>{w}s} " + " {:>9}" * 2 + " {:>9.{d}f} {:>9}\n").format(
+        "accuracy", "", "", m["accuracy"], total, w=width, d=digits
+    )
+    for avg in ("macro avg", "weighted avg"):
+        c = m[avg]
+        text += row.format(
+            avg, c["precision"], c["recall"], c["f1-score"], int(c["support"]), w=width, d=digits
+        )
+    return text
+
+
+def table(runs: list[Run]) -> str:
+    """The comparison table of finished runs, already ranked."""
+    lines = [
+        "| # | Run | Params vs baseline | Ent P | Ent R | Ent F1 [95% CI] | macro F1 "
+        "| Verdict | Ent F1 @ dev threshold | vs best |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for i, r in enumerate(runs, 1):
+        m, tuned = r.test, r.test.get("at_dev_threshold")
+        at_threshold = f"{tuned['ent_f1']:.4f} (t={tuned['threshold']:.3f})" if tuned else "n/a"
+        lines.append(
+            f"| {i} | [{r.name}](#{anchor(r.name)}) | {params_text(r.changed)} "
+            f"| {m['Ent']['precision']:.4f} | {m['Ent']['recall']:.4f} "
+            f"| {r.ent_f1:.4f} {ci(m.get('ent_f1_ci'))} | {m['macro avg']['f1-score']:.4f} "
+            f"| {m.get('verdict', 'n/a')} | {at_threshold} | {standing(r, runs[0])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def verdict_line(m: Mapping[str, Any]) -> str:
+    """The verdict and the bootstrap intervals, in one line."""
+    line = (
+        f"**Verdict:** {m.get('verdict_reason', m.get('verdict', 'n/a'))}. "
+        f"Ent F1 95% CI {ci(m.get('ent_f1_ci'))}, macro F1 95% CI {ci(m.get('macro_f1_ci'))}, "
+        f"MCC {fmt(m.get('mcc', 'n/a'))} {ci(m.get('mcc_ci'))}"
+    )
+    lift = m.get("baseline_lift")
+    if lift:
+        line += (
+            f", Ent F1 lift over the character-window baseline {lift['ent_f1_diff']:+.4f} "
+            f"{ci(lift.get('ci'))}"
+        )
+    return line + "."
+
+
+def thresholds_table(m: Mapping[str, Any]) -> str:
+    """Ent P/R/F1 and macro F1 at the argmax and at the threshold tuned on dev."""
+    lines = [
+        "| Decision | P(Ent) >= | Ent P | Ent R | Ent F1 | macro F1 |",
+        "|---|---|---|---|---|---|",
+        f"| argmax | 0.500 | {m['Ent']['precision']:.4f} | {m['Ent']['recall']:.4f} "
+        f"| {m['Ent']['f1-score']:.4f} | {m['macro avg']['f1-score']:.4f} |",
+    ]
+    t = m.get("at_dev_threshold")
+    if t:
+        lines.append(
+            f"| dev-tuned | {t['threshold']:.3f} | {t['ent_precision']:.4f} "
+            f"| {t['ent_recall']:.4f} | {t['ent_f1']:.4f} | {t['macro_f1']:.4f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def section(run: Run, loss_png: str | None, errors: str | None) -> str:
+    """One run's entry; ``loss_png`` and ``errors`` are links relative to the journal."""
+    m = run.test
+    parts = [
+        f"## {run.name}\n",
+        f"- Revision: `{run.rev[:7]}`, baseline `{run.baseline}`",
+        f"- Params vs baseline: {params_text(run.changed)}\n",
+        "```text\n" + classification_text(m) + "```\n",
+        verdict_line(m) + "\n",
+        thresholds_table(m),
+    ]
+    parts.append(
+        f"![Loss curve of {run.name}]({loss_png})\n"
+        if loss_png
+        else f"No `{LOSS_PNG}` in this run's commit.\n"
+    )
+    if errors:
+        parts.append(f"Worst test sentences: [{errors}]({errors}) (`{ERRORS}` of this run).\n")
+    return "\n".join(parts)
+
+
+def journal_text(runs: list[Run], assets: Mapping[str, tuple[str | None, str | None]]) -> str:
+    """The whole journal; ``assets`` maps a run's rev to its (loss PNG, errors) links."""
+    best = ranked(runs)
+    done = {r.name for r in best}
+    pending = [r for r in runs if not r.finished and r.name not in done]
+    text = [
+        "# Experiments\n",
+        "Written by `enttag journal` from `dvc exp show --json`; test split, "
+        "Ent = the entity class. Runs whose Ent F1 95% interval overlaps the best run's "
+        "are not distinguishable from it.\n",
+    ]
+    text.append(table(best) if best else "No finished runs.\n")
+    if pending:
+        text.append("Not finished: " + ", ".join(f"{r.name} ({r.state})" for r in pending) + ".\n")
+    text += [section(r, *assets[r.rev]) for r in best]
+    return "\n".join(text)
+
+
+# ---------------------------------------------------------------- DVC and git
+
+
+def command_output(cmd: list[str]) -> bytes | None:
+    """stdout of ``cmd``, or None if it fails."""
+    result = subprocess.run(cmd, capture_output=True)
+    return result.stdout if result.returncode == 0 else None
+
+
+def exp_show() -> list[dict[str, Any]]:
+    out = command_output(["dvc", "exp", "show", "--json"])
+    if out is None:
+        raise EnttagError("dvc exp show --json failed (run it to see why)")
+    return json.loads(out)
+
+
+def committed(rev: str, path: str) -> bytes | None:
+    """``path`` as committed in ``rev``."""
+    return command_output(["git", "show", f"{rev}:{path}"])
+
+
+def with_intervals(run: Run) -> Run:
+    """The run with the list-valued metrics DVC dropped, read from its commit."""
+    raw = committed(run.rev, TEST_METRICS)
+    if raw is None:
+        return run
+    test = restore_dropped(run.test, json.loads(raw))
+    return Run(run.name, run.rev, run.baseline, run.state, run.changed, test)
+
+
+def save_asset(run: Run, path: str, suffix: str, folder: Path) -> str | None:
+    """Copy ``path`` of the run's commit into ``folder``; its link beside the journal."""
+    content = committed(run.rev, path)
+    if content is None:
+        return None
+    target = folder / ASSETS / asset_name(run, suffix)
+    write_with(target, lambda tmp: tmp.write_bytes(content))
+    return f"{ASSETS}/{target.name}"
+
+
+def write_journal(out: Path) -> list[Run]:
+    """Write the journal and its assets; return the finished runs, best first."""
+    runs = [with_intervals(r) if r.finished else r for r in runs_from_show(exp_show())]
+    folder = out.parent
+    assets = {
+        r.rev: (
+            save_asset(r, LOSS_PNG, "loss.png", folder),
+            save_asset(r, ERRORS, "errors_test.jsonl", folder),
+        )
+        for r in ranked(runs)
+    }
+    write_text(out, journal_text(runs, assets))
+    return ranked(runs)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        default=Path("EXPERIMENTS.md"),
+        help=f"the journal to write (default EXPERIMENTS.md); pictures go to {ASSETS}/ beside it",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    best = write_journal(args.out)
+    print(
+        f"wrote {args.out}: {len(best)} finished runs"
+        + (f", best {best[0].name} (Ent F1 {best[0].ent_f1:.4f})" if best else "")
+    )
+    return 0

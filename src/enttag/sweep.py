@@ -1,0 +1,213 @@
+"""The class-weight x head-learning-rate grid as DVC experiments, and a table to compare them.
+
+``python -m enttag.sweep run`` queues one experiment per grid point
+(``dvc exp run --queue -n w10-h5e-3 -S ...``), runs the queue
+(``dvc exp run --run-all``) and checks that every point finished. Run again after an
+interruption, it queues only the points that have no finished, queued or running
+experiment of that name on the current commit, so finished points are never re-run
+(failed ones are queued again).
+
+The original grid: Ent class weight 1 (no weighting), 10, 4 or 2 against O weight 1,
+crossed with head learning rate 1e-3, 5e-3 or 1e-2; encoder learning rate 1e-5. Each
+default can be replaced by an environment variable (what ``make sweep VAR=...`` sets):
+SWEEP_WEIGHTS="1 10", SWEEP_HEAD_LRS="1e-3 1e-2", SWEEP_ENCODER_LR=1e-5,
+SWEEP_SET="-S train.max_steps=5" (appended to every ``dvc exp run --queue``),
+SWEEP_JOBS=1 (queue workers; more only helps with spare cores).
+
+``python -m enttag.sweep compare`` prints ``dvc exp show`` keeping the params that
+vary across the runs, test Ent precision/recall/F1, macro F1 and the verdict, sorted
+by test Ent F1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from enttag.errors import EnttagError
+from enttag.journal import TEST_METRICS, Run, exp_show, runs_from_show
+
+WEIGHTS = "1 10 4 2"
+HEAD_LRS = "1e-3 5e-3 1e-2"
+ENCODER_LR = "1e-5"
+PENDING = ("queued", "running")
+COMPARE_METRICS = ("Ent.precision", "Ent.recall", "Ent.f1-score", "macro avg.f1-score", "verdict")
+
+
+def check_number(text: str) -> None:
+    """Grid values stay text (for names and -S) but must be numbers."""
+    try:
+        float(text)
+    except ValueError:
+        raise EnttagError(f"grid value {text!r} is not a number") from None
+
+
+@dataclass(frozen=True)
+class Point:
+    """One grid point: the experiment name and its ``-S`` assignments."""
+
+    name: str
+    assignments: tuple[str, ...]
+
+
+def grid(ent_weights: Sequence[str], head_lrs: Sequence[str], encoder_lr: str) -> list[Point]:
+    """Every (Ent weight, head learning rate) pair, O weight 1, one encoder learning rate."""
+    for value in (*ent_weights, *head_lrs, encoder_lr):
+        check_number(value)
+    return [
+        Point(
+            f"w{w}-h{h}",
+            (
+                f"train.ent_weight={w}",
+                "train.o_weight=1",
+                f"train.head_lr={h}",
+                f"train.encoder_lr={encoder_lr}",
+            ),
+        )
+        for w in ent_weights
+        for h in head_lrs
+    ]
+
+
+def to_queue(points: Sequence[Point], runs: Sequence[Run]) -> list[Point]:
+    """The points with no finished, queued or running experiment of that name."""
+    taken = {r.name for r in runs if r.finished or r.state in PENDING}
+    return [p for p in points if p.name not in taken]
+
+
+def unfinished(points: Sequence[Point], runs: Sequence[Run]) -> list[str]:
+    """Names of the points with no finished experiment."""
+    done = {r.name for r in runs if r.finished}
+    return [p.name for p in points if p.name not in done]
+
+
+def queue_command(point: Point, extra: Sequence[str]) -> list[str]:
+    """``dvc exp run --queue`` of one point, ``extra`` arguments last."""
+    sets = [arg for assignment in point.assignments for arg in ("-S", assignment)]
+    return ["dvc", "exp", "run", "--queue", "-n", point.name, *sets, *extra]
+
+
+def varying_params(runs: Sequence[Run]) -> list[str]:
+    """Params that differ between runs: those some experiment changed from its baseline."""
+    return sorted({key for r in runs for key in r.changed})
+
+
+def compare_command(params: Sequence[str], extra: Sequence[str]) -> list[str]:
+    """``dvc exp show`` keeping ``params`` and the headline test metrics, best Ent F1 first."""
+    names = [rf"(params\.yaml:)?{re.escape(p)}" for p in params]
+    names += [re.escape(f"{TEST_METRICS}:{m}") for m in COMPARE_METRICS]
+    keep = rf"^(Experiment|{'|'.join(names)})$"
+    return [
+        "dvc",
+        "exp",
+        "show",
+        "--drop",
+        ".*",
+        "--keep",
+        keep,
+        "--hide-workspace",
+        "--sort-by",
+        f"{TEST_METRICS}:Ent.f1-score",
+        "--sort-order",
+        "desc",
+        *extra,
+    ]
+
+
+def call(cmd: list[str]) -> None:
+    """Run ``cmd`` with this Python's bin folder first on PATH (for DVC's queue workers)."""
+    print("+", shlex.join(cmd), flush=True)
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+    if subprocess.run(cmd, env=env).returncode != 0:
+        raise EnttagError(f"{shlex.join(cmd)} failed")
+
+
+def sweep(points: Sequence[Point], extra: Sequence[str], jobs: int) -> int:
+    """Queue the missing points, run the queue, report the points that did not finish."""
+    runs = runs_from_show(exp_show())
+    queue = to_queue(points, runs)
+    for point in points:
+        if point not in queue:
+            print(f"{point.name}: already finished, queued or running; not queued again")
+    for point in queue:
+        call(queue_command(point, extra))
+    call(["dvc", "exp", "run", "--run-all", "--jobs", str(jobs)])
+    missing = unfinished(points, runs_from_show(exp_show()))
+    if missing:
+        print(
+            f"not finished: {', '.join(missing)} (see dvc queue logs <name>); "
+            "run the sweep again to retry the failed ones",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"all {len(points)} grid points finished")
+    return 0
+
+
+def compare(extra: Sequence[str]) -> int:
+    call(compare_command(varying_params(runs_from_show(exp_show())), extra))
+    return 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The arguments; ``compare`` passes the ones it does not know on to ``dvc exp show``."""
+    env = os.environ.get
+    parser = argparse.ArgumentParser(
+        prog="python -m enttag.sweep",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="queue the missing grid points and run them")
+    run.add_argument("--ent-weights", nargs="+", default=env("SWEEP_WEIGHTS", WEIGHTS).split())
+    run.add_argument("--head-lrs", nargs="+", default=env("SWEEP_HEAD_LRS", HEAD_LRS).split())
+    run.add_argument("--encoder-lr", default=env("SWEEP_ENCODER_LR", ENCODER_LR))
+    run.add_argument(
+        "--set",
+        dest="extra",
+        type=shlex.split,
+        default=shlex.split(env("SWEEP_SET", "")),
+        help='extra dvc exp run arguments, e.g. --set="-S train.max_steps=5"',
+    )
+    run.add_argument("--jobs", type=int, default=int(env("SWEEP_JOBS", "1")))
+    commands.add_parser(
+        "compare",
+        help="dvc exp show of what varies, best Ent F1 first; "
+        "other arguments go to dvc exp show (e.g. --md)",
+    )
+    args, unknown = parser.parse_known_args(argv)
+    if args.command == "compare":
+        args.extra = unknown
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        if args.command == "compare":
+            return compare(args.extra)
+        return sweep(grid(args.ent_weights, args.head_lrs, args.encoder_lr), args.extra, args.jobs)
+    except EnttagError as e:
+        print(f"sweep: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(
+            "\nsweep: interrupted; started experiments go on in the background "
+            "(dvc queue status). Run the sweep again to resume.",
+            file=sys.stderr,
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

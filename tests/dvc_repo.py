@@ -1,0 +1,73 @@
+"""A copy of the project in a temporary git repo, on the tiny corpus and encoder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+PROJECT_FILES = [
+    "dvc.yaml",
+    "params.yaml",
+    "pyproject.toml",
+    "Makefile",
+    ".gitignore",
+    ".dvcignore",
+    ".dvc/config",
+    ".dvc/.gitignore",
+    "stages",
+    "src",
+]
+
+
+def run(cmd: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    """Run ``cmd`` with the venv on PATH and the copy's own sources; fail loudly."""
+    env = {
+        **os.environ,
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(cwd / "src"),
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+        **env,
+    }
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def tiny_params(path: Path, corpus: Path, encoder: Path) -> None:
+    params = yaml.safe_load(path.read_text())
+    params["data"]["dir"] = str(corpus)
+    params["prepare"].update(max_dev=None)
+    params["model"].update(name=str(encoder), num_layers=None)
+    params["tokenize"].update(max_length=32, stride=8)
+    params["train"].update(max_steps=6, eval_every=3, log_every=1, batch_size=16, precision="fp32")
+    params["evaluate"].update(bootstrap=50, n_errors=5)
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def make_repo(repo: Path, corpus: Path, encoder: Path) -> Path:
+    """Copy the project into ``repo`` on the tiny inputs; commit, ``dvc repro``, commit."""
+    for name in PROJECT_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(src, repo / name)
+    tiny_params(repo / "params.yaml", corpus, encoder)
+    run(["git", "init", "-q", "-b", "main"], repo)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-qm", "project"], repo)  # dvclive needs a commit to exist
+    run(["dvc", "repro", "plot"], repo)  # every stage but `fetch` (MSRA is not needed here)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-qm", "baseline"], repo)
+    return repo

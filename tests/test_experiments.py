@@ -1,0 +1,188 @@
+"""End to end: `make sweep` (resumed), `make journal`, `make compare` and the offline plots
+template, on one temporary repo with the tiny corpus and encoder (see test_pipeline.py).
+
+The sweep runs a 2x2 grid in two goes: the 1x2 half first, then the whole grid, which
+must queue only the missing half.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from dvc_repo import VENV_BIN, make_repo, run
+
+from enttag.journal import ranked, restore_dropped, runs_from_show
+
+pytestmark = pytest.mark.slow
+
+VENV = VENV_BIN.parent
+GRID = ["w1-h1e-3", "w1-h1e-2", "w10-h1e-3", "w10-h1e-2"]
+SWEEP_ENV = {"SWEEP_HEAD_LRS": "1e-3 1e-2", "SWEEP_SET": "-S train.max_steps=4"}
+
+
+def make(target: str, cwd: Path, **env: str) -> str:
+    """``make target`` with this interpreter's venv, never reinstalling it."""
+    stamp = VENV / ".installed"
+    return run(["make", f"VENV={VENV}", "-o", str(stamp), target], cwd, **env).stdout
+
+
+def exp_revs(repo: Path) -> dict[str, str]:
+    show = json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout)
+    return {r.name: r.rev for r in runs_from_show(show) if r.finished}
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory, tiny_corpus, tiny_encoder) -> Path:
+    return make_repo(tmp_path_factory.mktemp("experiments"), tiny_corpus, tiny_encoder)
+
+
+@pytest.fixture(scope="module")
+def swept(repo) -> dict:
+    """The 1x2 half of the grid, then the whole 2x2; the second sweep's output."""
+    make("sweep", repo, SWEEP_WEIGHTS="1", **SWEEP_ENV)
+    first = exp_revs(repo)
+    out = make("sweep", repo, SWEEP_WEIGHTS="1 10", **SWEEP_ENV)
+    return {"first": first, "second": exp_revs(repo), "out": out}
+
+
+def test_sweep_resumes_without_rerunning(swept):
+    assert set(swept["first"]) == {"main", "w1-h1e-3", "w1-h1e-2"}
+    assert set(swept["second"]) == {"main", *GRID}
+    for name in ("w1-h1e-3", "w1-h1e-2"):  # same commits: not run again
+        assert swept["second"][name] == swept["first"][name]
+        assert f"{name}: already finished" in swept["out"]
+    queued = re.findall(r"dvc exp run --queue -n (\S+)", swept["out"])
+    assert queued == ["w10-h1e-3", "w10-h1e-2"]
+    assert "-S train.max_steps=4" in swept["out"]
+    assert "all 4 grid points finished" in swept["out"]
+
+
+def table_rows(journal: str) -> list[list[str]]:
+    lines = [line for line in journal.splitlines() if re.match(r"\| \d+ \|", line)]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+
+
+def test_journal_has_every_grid_run_best_first(repo, swept):
+    make("journal", repo)
+    journal = (repo / "EXPERIMENTS.md").read_text(encoding="utf-8")
+    rows = table_rows(journal)
+    names = [re.match(r"\[(.+?)\]", row[1]).group(1) for row in rows]
+    assert sorted(names) == sorted(["main", *GRID])
+    f1s = [float(row[5].split()[0]) for row in rows]
+    assert f1s == sorted(f1s, reverse=True)
+    assert rows[0][-1] == "best"
+    assert all(row[-1] in ("not distinguishable from best", "worse") for row in rows[1:])
+    w10 = rows[names.index("w10-h1e-2")]
+    assert "`train.ent_weight=10`" in w10[2] and "`train.max_steps=4`" in w10[2]
+    assert rows[names.index("main")][2] == "(baseline)"
+    assert re.fullmatch(r"0\.\d{4} \[0\.\d{4}, 0\.\d{4}\]", w10[5])  # CI from the exp commit
+    for name in names:
+        section = journal.split(f"\n## {name}\n", 1)[1].split("\n## ", 1)[0]
+        assert "weighted avg" in section and "**Verdict:**" in section
+        assert "| dev-tuned |" in section
+        png = repo / "journal" / f"{name}-loss.png"
+        assert f"](journal/{png.name})" in section
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (repo / "journal" / f"{name}-errors_test.jsonl").stat().st_size > 0
+
+
+def test_journal_agrees_with_dvc_exp_show(repo, swept, tmp_path):
+    saved = tmp_path / "exp_show.json"
+    saved.write_text(run(["dvc", "exp", "show", "--json"], repo).stdout)
+    runs = ranked(runs_from_show(json.loads(saved.read_text())))
+    assert all("ent_f1_ci" not in r.test for r in runs)  # DVC drops list-valued metrics
+    committed = json.loads(run(["git", "show", f"{runs[0].rev}:metrics/test.json"], repo).stdout)
+    assert restore_dropped(runs[0].test, committed) == committed
+    journal = (repo / "EXPERIMENTS.md").read_text(encoding="utf-8")
+    names = [re.match(r"\[(.+?)\]", row[1]).group(1) for row in table_rows(journal)]
+    assert [r.ent_f1 for r in runs] == sorted((r.ent_f1 for r in runs), reverse=True)
+    assert set(names) == {r.name for r in runs}
+
+
+def test_compare_keeps_varying_params_and_headline_metrics(repo, swept):
+    out = make("compare", repo)
+    header = next(line for line in out.splitlines() if line.startswith("| Experiment"))
+    for column in (
+        "train.ent_weight",
+        "train.head_lr",
+        "train.max_steps",
+        "train.encoder_lr",
+        "metrics/test.json:Ent.precision",
+        "metrics/test.json:Ent.recall",
+        "metrics/test.json:Ent.f1-score",
+        "metrics/test.json:macro avg.f1-score",
+        "metrics/test.json:verdict",
+    ):
+        assert column in header
+    assert "train.seed" not in header and "metrics/dev.json" not in header
+    assert all(name in out for name in GRID)
+
+
+class CanvasFinder(HTMLParser):
+    """Counts <canvas>/<svg> elements inside the element with id ``target``."""
+
+    def __init__(self, target: str):
+        super().__init__()
+        self.target, self.depth, self.drawn = target, 0, 0
+
+    def handle_starttag(self, tag, attrs):
+        if self.depth:
+            self.depth += 1
+            self.drawn += tag in ("canvas", "svg")
+        elif dict(attrs).get("id") == self.target:
+            self.depth = 1
+
+    def handle_endtag(self, tag):
+        if self.depth:
+            self.depth -= 1
+
+
+@pytest.mark.skipif(
+    shutil.which("chromium") is None,
+    reason="chromium not installed (Debian: apt-get install -y chromium)",
+)
+@pytest.mark.skipif(
+    shutil.which("npm") is None,
+    reason="npm not installed: make plots-template needs it to fetch vega",
+)
+def test_loss_plot_of_two_experiments_renders_offline(repo, swept, tmp_path):
+    make("plots-template", repo)
+    assert "html_template" in (repo / ".dvc/config.local").read_text()
+    run(
+        ["dvc", "plots", "diff", "w1-h1e-3", "w10-h1e-2", "--targets", "Loss", "-o", "dvc_plots"],
+        repo,
+    )
+    page = repo / "dvc_plots/index.html"
+    assert "cdn.jsdelivr" not in page.read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run(
+            [
+                "chromium",
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                f"--user-data-dir={profile}",
+                "--host-resolver-rules=MAP * ~NOTFOUND",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+    finder = CanvasFinder("Loss")
+    finder.feed(dom)
+    assert finder.drawn >= 1, "the Loss view drew nothing offline"

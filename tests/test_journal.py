@@ -1,0 +1,183 @@
+"""The journal's parsing and formatting, on JSON shaped like `dvc exp show --json` output.
+
+test_experiments.py builds a journal from a real `dvc exp show --json`.
+"""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from enttag import journal
+from enttag.journal import (
+    Run,
+    classification_text,
+    journal_text,
+    ranked,
+    restore_dropped,
+    runs_from_show,
+    standing,
+)
+from enttag.scores import report
+
+BASE, EXP_A, EXP_B, EXP_Q = "a" * 40, "b" * 40, "c" * 40, "d" * 40
+PARAMS = {"train": {"ent_weight": 1.0, "head_lr": 0.001, "seed": 0}, "evaluate": {"seed": 0}}
+
+
+def scores(seed: int, ci: tuple[float, float]) -> dict:
+    """metrics/test.json from a real sklearn report, its interval already restored."""
+    rng = np.random.default_rng(seed)
+    gold = [rng.integers(0, 2, 30) for _ in range(5)]
+    pred = [np.where(rng.random(30) < 0.8, g, 1 - g) for g in gold]
+    metrics, _ = report(gold, pred)
+    return metrics | {
+        "verdict": "learned",
+        "verdict_reason": "learned: above chance",
+        "mcc": 0.5,
+        "baseline_lift": {"ent_f1_diff": 0.1},
+        "at_dev_threshold": {
+            "threshold": 0.4,
+            "ent_precision": 0.7,
+            "ent_recall": 0.8,
+            "ent_f1": 0.75,
+            "macro_f1": 0.74,
+        },
+        "ent_f1_ci": list(ci),
+    }
+
+
+def row(rev: str, name: str, params: dict, test: dict | None) -> dict:
+    metrics = {"metrics/test.json": {"data": test}} if test else {}
+    return {
+        "rev": rev,
+        "name": name,
+        "error": None,
+        "experiments": None,
+        "data": {"rev": rev, "params": {"params.yaml": {"data": params}}, "metrics": metrics},
+    }
+
+
+def exp(rev: str, name: str, params: dict, test: dict | None, state: str | None) -> dict:
+    executor = {"state": state, "name": "dvc-task", "local": None} if state else None
+    return {"revs": [row(rev, name, params, test)], "executor": executor, "name": name}
+
+
+def with_weight(weight: float, **train) -> dict:
+    return {**PARAMS, "train": {**PARAMS["train"], "ent_weight": weight, **train}}
+
+
+@pytest.fixture
+def show() -> list[dict]:
+    commit = row(BASE, "main", PARAMS, scores(0, (0.5, 0.7)))
+    commit["experiments"] = [
+        exp(EXP_A, "w10", with_weight(10), scores(1, (0.6, 0.9)), "success"),
+        exp(EXP_B, "w4", with_weight(4, head_lr=0.005), scores(2, (0.1, 0.2)), None),
+        exp(EXP_Q, "w2", with_weight(2), None, "queued"),
+    ]
+    return [row("workspace", None, PARAMS, None), commit]
+
+
+def test_runs_from_show_lists_commit_and_experiments(show):
+    runs = runs_from_show(show)
+    assert [r.name for r in runs] == ["main", "w10", "w4", "w2"]
+    by_name = {r.name: r for r in runs}
+    assert by_name["main"].changed == {}
+    assert by_name["w10"].changed == {"train.ent_weight": 10}
+    assert by_name["w4"].changed == {"train.ent_weight": 4, "train.head_lr": 0.005}
+    assert {r.name for r in runs if r.finished} == {"main", "w10", "w4"}
+    assert by_name["w2"].state == "queued" and by_name["w4"].baseline == "main"
+
+
+def scored(name: str, f1: float, ci: list[float] | None) -> Run:
+    test = {"Ent": {"f1-score": f1}} | ({"ent_f1_ci": ci} if ci else {})
+    return Run(name, name, "main", "success", {}, test)
+
+
+def test_ranking_and_standing_by_interval_overlap(show):
+    runs = ranked(runs_from_show(show))
+    assert len(runs) == 3
+    assert [r.ent_f1 for r in runs] == sorted((r.ent_f1 for r in runs), reverse=True)
+    best = scored("best", 0.8, [0.7, 0.9])
+    assert standing(best, best) == "best"
+    assert standing(scored("close", 0.7, [0.6, 0.75]), best) == "not distinguishable from best"
+    assert standing(scored("far", 0.2, [0.1, 0.3]), best) == "worse"
+    assert standing(scored("unknown", 0.7, None), best) == "no CI"
+
+
+def test_classification_text_matches_sklearn():
+    rng = np.random.default_rng(3)
+    gold = [rng.integers(0, 2, 50) for _ in range(4)]
+    pred = [rng.integers(0, 2, 50) for _ in range(4)]
+    as_dict, as_text = report(gold, pred)
+    assert classification_text(json.loads(json.dumps(as_dict))) == as_text
+
+
+def test_restore_dropped_adds_only_what_dvc_left_out():
+    reported = {"Ent": {"f1-score": 0.5}, "baseline_lift": {"ent_f1_diff": 0.1}}
+    file = {
+        "Ent": {"f1-score": 0.4999},
+        "ent_f1_ci": [0.4, 0.6],
+        "baseline_lift": {"ent_f1_diff": 0.1, "ci": [0.0, 0.2]},
+    }
+    assert restore_dropped(reported, file) == {
+        "Ent": {"f1-score": 0.5},
+        "ent_f1_ci": [0.4, 0.6],
+        "baseline_lift": {"ent_f1_diff": 0.1, "ci": [0.0, 0.2]},
+    }
+
+
+def test_journal_text_table_sections_and_pending(show):
+    runs = runs_from_show(show)
+    assets = {
+        BASE: ("journal/main-loss.png", "journal/main-errors_test.jsonl"),
+        EXP_A: ("journal/w10-loss.png", None),
+        EXP_B: (None, None),
+    }
+    text = journal_text(runs, assets)
+    table = [
+        line
+        for line in text.splitlines()
+        if line.startswith("| 1 ") or line.startswith("| 2 ") or line.startswith("| 3 ")
+    ]
+    assert [line.split("|")[2].strip() for line in table] == [
+        f"[{r.name}](#{r.name})" for r in ranked(runs)
+    ]
+    assert "Not finished: w2 (queued)." in text
+    assert "## w2" not in text
+    assert "![Loss curve of main](journal/main-loss.png)" in text
+    assert "[journal/main-errors_test.jsonl](journal/main-errors_test.jsonl)" in text
+    assert "No `plots/loss.png` in this run's commit." in text
+    assert "| dev-tuned | 0.400 | 0.7000 | 0.8000 | 0.7500 | 0.7400 |" in text
+    assert "`train.ent_weight=4`, `train.head_lr=0.005`" in text
+
+
+def test_write_journal_takes_intervals_and_assets_from_each_commit(show, tmp_path, monkeypatch):
+    files = {
+        f"{rev}:{path}": content
+        for rev, test in ((BASE, 0), (EXP_A, 1), (EXP_B, 2))
+        for path, content in {
+            "metrics/test.json": json.dumps({"ent_f1_ci": [0.1 * test, 0.9]}).encode(),
+            "plots/loss.png": b"\x89PNG" + bytes([test]),
+        }.items()
+    }
+
+    def fake(cmd: list[str]) -> bytes | None:
+        if cmd[:3] == ["dvc", "exp", "show"]:
+            return json.dumps(show).encode()
+        assert cmd[:2] == ["git", "show"]
+        return files.get(cmd[2])
+
+    for r in (show[1], *(e["revs"][0] for e in show[1]["experiments"])):
+        for metrics in r["data"]["metrics"].values():
+            del metrics["data"]["ent_f1_ci"]  # DVC drops list-valued metrics
+    monkeypatch.setattr(journal, "command_output", fake)
+    out = tmp_path / "docs" / "EXPERIMENTS.md"
+    assert journal.run(SimpleNamespace(out=out)) == 0
+    text = out.read_text(encoding="utf-8")
+    assert (tmp_path / "docs/journal/w10-loss.png").read_bytes() == b"\x89PNG\x01"
+    assert not (tmp_path / "docs/journal/w10-errors_test.jsonl").exists()
+    assert "[0.1000, 0.9000]" in text and "[0.2000, 0.9000]" in text
+    assert "Worst test sentences" not in text
