@@ -25,12 +25,15 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
 from enttag.errors import InputError
-from enttag.tagger import Tagger, spans_from_probs, tags_from_probs
+from enttag.spans import spans_from_probs, tags_from_probs
+
+if TYPE_CHECKING:
+    from enttag.tagger import Tagger
 
 NAME = "predict"
 HELP = "tag text with a trained model (spans, tags or JSON lines)"
@@ -101,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--probs", "needs --format jsonl")
     if args.texts and args.input:
         raise InputError("--input", "give texts on the command line or --input, not both")
+    from enttag.tagger import Tagger  # torch: imported only when a model is used
+
     with open_texts(args.texts, args.input) as (texts, chunk):
         tagger = Tagger.load(args.model, args.device)
         dev = args.threshold == "dev"

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from enttag.corpus import LABELS
+from enttag.threshold import apply_threshold
 from enttag.verdict import ENT, Seqs, check_aligned
 
 Span = tuple[int, int]
@@ -117,3 +119,13 @@ def worst_sentences(
         for i in order
         if errors[i]
     ]
+
+
+def tags_from_probs(p_ent: np.ndarray, cut: float) -> list[str]:
+    """``"Ent"`` where ``P(Ent) >= cut``, else ``"O"``."""
+    return [LABELS[i] for i in apply_threshold(np.asarray(p_ent), cut).tolist()]
+
+
+def spans_from_probs(text: str, p_ent: np.ndarray, cut: float) -> list[tuple[int, int, str]]:
+    """Maximal Ent runs as ``(start, end, entity text)``, half-open."""
+    return [(s, e, text[s:e]) for s, e in spans(apply_threshold(np.asarray(p_ent), cut))]

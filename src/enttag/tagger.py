@@ -18,26 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from enttag.corpus import LABELS
 from enttag.encoding import Specials, encode_split
 from enttag.errors import EnttagError
 from enttag.inference import predict, resolve_device
 from enttag.model import EntityTagger, model_from_checkpoint, read_checkpoint
-from enttag.spans import spans as ent_runs
-from enttag.threshold import apply_threshold
+from enttag.spans import spans_from_probs, tags_from_probs
 
 ARGMAX = 0.5  # P(Ent) >= 0.5 is the argmax of the two classes
-Span = tuple[int, int, str]
-
-
-def tags_from_probs(p_ent: np.ndarray, cut: float) -> list[str]:
-    """``"Ent"`` where ``P(Ent) >= cut``, else ``"O"``."""
-    return [LABELS[i] for i in apply_threshold(np.asarray(p_ent), cut).tolist()]
-
-
-def spans_from_probs(text: str, p_ent: np.ndarray, cut: float) -> list[Span]:
-    """Maximal Ent runs as ``(start, end, entity text)``, half-open."""
-    return [(s, e, text[s:e]) for s, e in ent_runs(apply_threshold(np.asarray(p_ent), cut))]
 
 
 class Tagger:
@@ -115,7 +102,7 @@ class Tagger:
         *,
         use_dev_threshold: bool = False,
         batch_size: int = 64,
-    ) -> list[list[Span]]:
+    ) -> list[list[tuple[int, int, str]]]:
         """Entity spans of each text as ``(start, end, entity text)``, half-open."""
         cut = self.cut(threshold, use_dev_threshold)
         return [
