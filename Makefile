@@ -33,19 +33,19 @@ clean-venv:
 # Experiments. `make sweep` queues the class-weight x head-lr grid as DVC experiments and
 # runs them; run it again to resume (finished points are skipped). Shrink or extend it with
 # SWEEP_WEIGHTS="1 10" SWEEP_HEAD_LRS="1e-3 1e-2" SWEEP_ENCODER_LR=1e-5 SWEEP_JOBS=1
-# SWEEP_SET="-S train.max_steps=5" (see python -m enttag.sweep run --help).
+# SWEEP_SET="-S train.max_steps=5" (see enttag sweep --help).
 COMPARE_ARGS ?= --md
 
 .PHONY: sweep compare journal plots-template
 
 sweep: $(STAMP)
-	$(PYTHON) -m enttag.sweep run
+	$(VENV)/bin/enttag sweep
 
 compare: $(STAMP)
-	$(PYTHON) -m enttag.sweep compare $(COMPARE_ARGS)
+	$(VENV)/bin/enttag compare $(COMPARE_ARGS)
 
 journal: $(STAMP)
-	$(PYTHON) -m enttag.cli journal -o EXPERIMENTS.md
+	$(VENV)/bin/enttag journal -o EXPERIMENTS.md
 
 plots-template: $(STAMP)
-	$(PYTHON) -m enttag.plots_template
+	$(VENV)/bin/enttag plots-template

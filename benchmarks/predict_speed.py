@@ -46,11 +46,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from enttag.corpus import LABELS
-from enttag.encoding import window_bounds
-from enttag.errors import EnttagError
+from enttag.encode.windows import window_bounds
+from enttag.errors import EnttagError, guarded
+from enttag.labels import LABELS
+from enttag.model.tagger import Tagger
 from enttag.predict import read_lines
-from enttag.tagger import Tagger
 
 SHORT_TEXT = "张三在北京大学工作。"
 
@@ -209,12 +209,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        tagger = Tagger.load(args.model, args.device)
-        result = measure(tagger, load_texts(args.data, args.n), args)
-    except EnttagError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    tagger = Tagger.load(args.model, args.device)
+    result = measure(tagger, load_texts(args.data, args.n), args)
     print(table(result))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -223,4 +219,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guarded("predict_speed", main))

@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 
 from enttag.atomic import write_with
-from enttag.baseline import WindowBaseline
+from enttag.baseline.window_lr import WindowBaseline
+from enttag.data.prepare import read_prepared
 from enttag.params import load_section
-from enttag.prepare import read_prepared
 from enttag.stage import run
 
 

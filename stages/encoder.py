@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from enttag.encoder_folder import materialize_encoder
+from enttag.model.encoder import materialize_encoder
 from enttag.params import load_section
 from enttag.stage import run
 

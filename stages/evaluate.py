@@ -3,8 +3,8 @@
 import sys
 from pathlib import Path
 
-from enttag.evaluate import evaluate_model, report_text
 from enttag.params import load_section
+from enttag.scoring.evaluate import evaluate_model, report_text
 from enttag.stage import run
 
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from enttag.corpus import fetch_msra
+from enttag.data.sources import fetch_msra
 from enttag.stage import run
 
 

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from enttag import plots
+from enttag.experiments import plots
 from enttag.stage import run
 
 

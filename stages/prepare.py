@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from enttag.corpus import read_corpus
+from enttag.data.prepare import split_corpus, split_stats, write_prepared
+from enttag.data.readers import read_corpus
 from enttag.params import load_section
-from enttag.prepare import split_corpus, split_stats, write_prepared
 from enttag.stage import run
 
 

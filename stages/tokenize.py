@@ -4,9 +4,9 @@ import json
 from pathlib import Path
 
 from enttag.atomic import write_json
+from enttag.encode.tokenized import tokenize_corpus
 from enttag.params import load_section
 from enttag.stage import run
-from enttag.tokenized import tokenize_corpus
 
 
 def main() -> None:

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
+from enttag.model.train import train
 from enttag.params import load_section
 from enttag.stage import run
-from enttag.train import train
 
 
 def main() -> None:

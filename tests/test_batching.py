@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from enttag.batching import bucketed_batches
+from enttag.encode.batching import bucketed_batches
 
 
 @pytest.mark.parametrize("shuffle", [True, False])

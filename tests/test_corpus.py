@@ -1,4 +1,4 @@
-"""Tests for enttag.corpus: CoNLL and CLUENER readers, Sentence, the MSRA fetch."""
+"""Tests for enttag.data.readers: CoNLL and CLUENER readers, Sentence, the MSRA fetch."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from enttag.corpus import LABELS, MSRA_MEMBERS, Sentence, fetch_msra, read_corpus
+from enttag.data.readers import Sentence, read_corpus
+from enttag.data.sources import MSRA_MEMBERS, fetch_msra
 from enttag.errors import InputError
+from enttag.labels import LABELS
 
 
 def write(tmp_path: Path, name: str, text: str, newline: str = "\n") -> Path:

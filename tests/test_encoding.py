@@ -3,18 +3,10 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from enttag.corpus import Sentence
-from enttag.encoding import (
-    IGNORE,
-    Specials,
-    build_char_map,
-    encode_sentences,
-    prune,
-    specials_of,
-    window_bounds,
-)
-from enttag.inference import sentence_offsets
-from enttag.scores import gold_per_sentence
+from enttag.data.readers import Sentence
+from enttag.encode.charmap import Specials, build_char_map, prune, specials_of
+from enttag.encode.windows import IGNORE, char_positions, encode_sentences, window_bounds
+from enttag.scoring.scores import gold_per_sentence
 
 
 @pytest.mark.parametrize("n", [0, 1, 5, 30, 31, 62, 100, 257])
@@ -48,7 +40,7 @@ def test_char_map_uses_the_vocab_and_normalisation(tiny_encoder):
 
 
 def test_sentencepiece_style_word_start_pieces_are_found():
-    from enttag.encoding import char_token_id
+    from enttag.encode.charmap import char_token_id
 
     vocab = {"<unk>": 0, "▁中": 5, ",": 6, "▁": 7}
     assert char_token_id("中", vocab, lambda s: s) == 5
@@ -77,7 +69,8 @@ def test_encoded_split_aligns_labels_and_scores_each_char_once(tiny_encoder):
         ids, labels, scored = data.window(w)
         assert ids[0] == specials.cls and ids[-1] == specials.sep
         assert labels[0] == IGNORE and labels[-1] == IGNORE and not scored[0] and not scored[-1]
-    assert list(np.diff(sentence_offsets(data))) == [len(t) for t in texts]
+    offsets, _ = char_positions(data)
+    assert list(np.diff(offsets)) == [len(t) for t in texts]
     gold = gold_per_sentence(data)
     for sentence, g in zip(sentences, gold, strict=True):
         assert g.tolist() == [0 if t == "Ent" else 1 for t in sentence.labels]

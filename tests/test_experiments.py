@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from dvc_repo import VENV_BIN, make_repo, run
 
-from enttag.journal import ranked, restore_dropped, runs_from_show
+from enttag.experiments.runs import ranked, restore_dropped, runs_from_show
 
 pytestmark = pytest.mark.slow
 

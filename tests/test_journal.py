@@ -11,17 +11,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from enttag import journal
-from enttag.journal import (
-    Run,
-    classification_text,
-    journal_text,
-    ranked,
-    restore_dropped,
-    runs_from_show,
-    standing,
-)
-from enttag.scores import report
+from enttag.experiments import journal, runs
+from enttag.experiments.journal import classification_text, journal_text, standing
+from enttag.experiments.runs import Run, ranked, restore_dropped, runs_from_show
+from enttag.scoring.scores import report
 
 BASE, EXP_A, EXP_B, EXP_Q = "a" * 40, "b" * 40, "c" * 40, "d" * 40
 PARAMS = {"train": {"ent_weight": 1.0, "head_lr": 0.001, "seed": 0}, "evaluate": {"seed": 0}}
@@ -173,7 +166,7 @@ def test_write_journal_takes_intervals_and_assets_from_each_commit(show, tmp_pat
     for r in (show[1], *(e["revs"][0] for e in show[1]["experiments"])):
         for metrics in r["data"]["metrics"].values():
             del metrics["data"]["ent_f1_ci"]  # DVC drops list-valued metrics
-    monkeypatch.setattr(journal, "command_output", fake)
+    monkeypatch.setattr(runs, "command_output", fake)
     out = tmp_path / "docs" / "EXPERIMENTS.md"
     assert journal.run(SimpleNamespace(out=out)) == 0
     text = out.read_text(encoding="utf-8")

@@ -3,12 +3,14 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from shipped import section
 
-from enttag.corpus import Sentence
-from enttag.encoding import IGNORE, build_char_map, encode_sentences, specials_of
+from enttag.data.readers import Sentence
+from enttag.encode.charmap import build_char_map, specials_of
+from enttag.encode.windows import IGNORE, encode_sentences
 from enttag.errors import EnttagError
-from enttag.inference import predict, weighted_loss
-from enttag.model import (
+from enttag.model.inference import predict, weighted_loss
+from enttag.model.network import (
     EntityTagger,
     load_encoder,
     model_from_checkpoint,
@@ -16,8 +18,7 @@ from enttag.model import (
     read_checkpoint,
     save_model,
 )
-from enttag.params import TrainParams
-from enttag.train import param_groups
+from enttag.model.train import param_groups
 
 
 def test_weighted_loss_matches_a_hand_computation_and_ignores_padding():
@@ -36,7 +37,7 @@ def tagger(tiny_encoder, dropout=0.0):
 
 def test_param_groups_carry_the_two_learning_rates(tiny_encoder):
     model = tagger(tiny_encoder)
-    groups = param_groups(model, TrainParams(encoder_lr=1e-5, head_lr=5e-3, weight_decay=0.1))
+    groups = param_groups(model, section("train", encoder_lr=1e-5, head_lr=5e-3, weight_decay=0.1))
     by_name = {g["name"]: g for g in groups}
     assert by_name["encoder"]["lr"] == by_name["encoder_no_decay"]["lr"] == 1e-5
     assert by_name["head"]["lr"] == by_name["head_no_decay"]["lr"] == 5e-3
@@ -101,7 +102,7 @@ def test_pruned_model_round_trips(tiny_encoder, tmp_path):
 
 
 def specials_of_ids():
-    from enttag.encoding import Specials
+    from enttag.encode.charmap import Specials
 
     return Specials(cls=2, sep=3, pad=0, unk=1)
 

@@ -1,6 +1,8 @@
+import re
 from pathlib import Path
 
 import pytest
+from shipped import raw_section
 
 from enttag.errors import InputError
 from enttag.params import SECTIONS, ParamsError, TrainParams, load_section, parse_section
@@ -32,14 +34,36 @@ def test_every_section_of_the_shipped_params_is_valid():
 )
 def test_bad_values_name_key_value_and_allowed(section, raw, message):
     with pytest.raises(ParamsError) as e:
-        parse_section(section, raw, SECTIONS[section])
+        parse_section(section, raw_section(section) | raw, SECTIONS[section])
     assert message in str(e.value)
 
 
-def test_ints_are_accepted_for_floats_and_defaults_fill_in():
-    cfg = parse_section("train", {"ent_weight": 4, "device": "cuda:1"}, TrainParams)
+def test_ints_are_accepted_for_floats():
+    cfg = parse_section("train", raw_section("train") | {"ent_weight": 4}, TrainParams)
     assert cfg.ent_weight == 4.0 and isinstance(cfg.ent_weight, float)
-    assert cfg.device == "cuda:1" and cfg.o_weight == 1.0
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_non_finite_numbers_are_rejected(value):
+    with pytest.raises(ParamsError, match="train.encoder_lr must be a finite number"):
+        parse_section("train", raw_section("train") | {"encoder_lr": value}, TrainParams)
+
+
+def test_a_missing_key_is_an_error_not_a_default():
+    raw = raw_section("train")
+    del raw["batch_size"]
+    with pytest.raises(ParamsError, match="train.batch_size is missing"):
+        parse_section("train", raw, TrainParams)
+    for empty in (None, [], 0):
+        with pytest.raises(ParamsError, match="train must be a mapping"):
+            parse_section("train", empty, TrainParams)
+
+
+def test_a_typo_in_any_section_fails_whichever_section_is_read(tmp_path):
+    text = (ROOT / "params.yaml").read_text(encoding="utf-8")
+    (tmp_path / "params.yaml").write_text(text.replace("  bootstrap:", "  bootsrap:"))
+    with pytest.raises(ParamsError, match="evaluate.bootsrap is not a known key"):
+        load_section("train", tmp_path / "params.yaml")
 
 
 def test_missing_or_broken_params_file_names_the_file(tmp_path):
@@ -51,6 +75,8 @@ def test_missing_or_broken_params_file_names_the_file(tmp_path):
 
 
 def test_exponent_floats_as_dvc_writes_them(tmp_path):
-    (tmp_path / "params.yaml").write_text("train:\n  encoder_lr: 1e-05\n  head_lr: 5.0e-3\n")
+    text = (ROOT / "params.yaml").read_text(encoding="utf-8")
+    text = re.sub(r"encoder_lr: \S+", "encoder_lr: 1e-05", text)
+    (tmp_path / "params.yaml").write_text(re.sub(r"head_lr: \S+", "head_lr: 5.0e-3", text))
     cfg = load_section("train", tmp_path / "params.yaml")
     assert cfg.encoder_lr == 1e-5 and cfg.head_lr == 5e-3

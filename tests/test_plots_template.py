@@ -9,9 +9,10 @@ import pytest
 from dvc_render.html import HTML
 from dvc_render.vega import VegaRenderer
 
-from enttag import plots_template
+from enttag.cli import main
 from enttag.errors import EnttagError
-from enttag.plots_template import inline_script, min_js, template_html
+from enttag.experiments import plots_template
+from enttag.experiments.plots_template import inline_script, min_js, template_html
 
 SOURCES = {"vega": "var vega = 1;", "vega-lite": "var vl = '</script>';", "vega-embed": "ve();"}
 
@@ -56,6 +57,6 @@ def test_without_npm_dvc_keeps_its_default(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(plots_template.shutil, "which", lambda _: None)
     monkeypatch.setattr(plots_template, "configure_dvc", pytest.fail)
     out = tmp_path / "template.html"
-    assert plots_template.main(["-o", str(out)]) == 0
+    assert main(["plots-template", "-o", str(out)]) == 0
     assert not out.exists()
     assert "npm not found" in capsys.readouterr().out

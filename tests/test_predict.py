@@ -14,10 +14,10 @@ from transformers import AutoTokenizer
 
 from enttag import predict
 from enttag.cli import main
-from enttag.encoding import build_char_map, specials_of
+from enttag.encode.charmap import build_char_map, specials_of
 from enttag.errors import EnttagError
-from enttag.model import EntityTagger, load_encoder, save_model
-from enttag.tagger import Tagger
+from enttag.model.network import EntityTagger, load_encoder, save_model
+from enttag.model.tagger import Tagger
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = "张三在北京大学工作。"

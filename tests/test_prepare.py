@@ -1,4 +1,4 @@
-"""Tests for enttag.prepare: splits, caps, stats, and the JSON-lines round trip."""
+"""Tests for enttag.data.prepare: splits, caps, stats, and the JSON-lines round trip."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from enttag.corpus import Sentence
+from enttag.data.prepare import read_prepared, split_corpus, split_stats, write_prepared
+from enttag.data.readers import Sentence
 from enttag.errors import EnttagError, InputError
-from enttag.prepare import read_prepared, split_corpus, split_stats, write_prepared
 
 
 def sentences(prefix: str, n: int) -> list[Sentence]:

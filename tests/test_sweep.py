@@ -9,21 +9,21 @@ from pathlib import Path
 import pytest
 from dvc.utils.hydra import apply_overrides
 
+from enttag.cli import parser
 from enttag.errors import EnttagError
-from enttag.journal import Run
-from enttag.params import load_section
-from enttag.sweep import (
+from enttag.experiments.runs import Run
+from enttag.experiments.sweep import (
     ENCODER_LR,
     HEAD_LRS,
     WEIGHTS,
     compare_command,
     grid,
-    parse_args,
     queue_command,
     to_queue,
     unfinished,
     varying_params,
 )
+from enttag.params import load_section
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_default_grid_is_the_original_one(monkeypatch):
     for var in ("SWEEP_WEIGHTS", "SWEEP_HEAD_LRS", "SWEEP_ENCODER_LR", "SWEEP_SET", "SWEEP_JOBS"):
         monkeypatch.delenv(var, raising=False)
-    args = parse_args(["run"])
+    args = parser().parse_args(["sweep"])
     points = grid(args.ent_weights, args.head_lrs, args.encoder_lr)
     assert len(points) == 12 and args.extra == [] and args.jobs == 1
     assert {p.name for p in points} == {
@@ -50,13 +50,13 @@ def test_environment_shrinks_the_grid_and_adds_arguments(monkeypatch):
     monkeypatch.setenv("SWEEP_WEIGHTS", "1 10")
     monkeypatch.setenv("SWEEP_HEAD_LRS", "1e-3")
     monkeypatch.setenv("SWEEP_SET", "-S train.max_steps=5 -S 'evaluate.bootstrap=10'")
-    args = parse_args(["run"])
+    args = parser().parse_args(["sweep"])
     assert [p.name for p in grid(args.ent_weights, args.head_lrs, args.encoder_lr)] == [
         "w1-h1e-3",
         "w10-h1e-3",
     ]
     assert args.extra == ["-S", "train.max_steps=5", "-S", "evaluate.bootstrap=10"]
-    assert parse_args(["run", "--set=-S train.seed=1"]).extra == ["-S", "train.seed=1"]
+    assert parser().parse_args(["sweep", "--set=-S train.seed=1"]).extra == ["-S", "train.seed=1"]
 
 
 def test_grid_rejects_a_value_that_is_not_a_number():
@@ -141,7 +141,8 @@ def test_compare_keeps_the_varying_params_and_the_headline_test_metrics():
         "--sort-order",
         "desc",
     ]
-    assert parse_args(["compare", "--md", "--precision", "3"]).extra == ["--md", "--precision", "3"]
+    _, unknown = parser().parse_known_args(["compare", "--md", "--precision", "3"])
+    assert unknown == ["--md", "--precision", "3"]
 
 
 def test_grid_values_reach_training_as_floats(tmp_path):

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from enttag.threshold import apply_threshold, best_threshold, pr_curve
-from enttag.verdict import ENT, OUTSIDE
+from enttag.labels import ENT, OUTSIDE, apply_threshold
+from enttag.scoring.threshold import best_threshold, pr_curve
 
 # Sorted by P(Ent): Ent .9, O .8, Ent .7, Ent .6, O .3, O .2, Ent .1 (4 Ent).
 # Ent F1 at each threshold: .4, .333, .571, .75, .667, .6, .727 -> best 0.6, F1 0.75.

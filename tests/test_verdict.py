@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score, matthews_corrcoef, precision_score, recall_score
 
-from enttag.verdict import ENT, OUTSIDE, confusion, explain, summary, verdict
+from enttag.labels import ENT, OUTSIDE
+from enttag.scoring.bootstrap import confusion, summary
+from enttag.scoring.verdict import explain, verdict
 
 # The researcher's log: 17,920 scored characters, Ent share 0.20 (3,584 Ent).
 N_SENT, WIDTH, N_ENT = 560, 32, 3584

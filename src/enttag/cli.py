@@ -1,32 +1,58 @@
-"""The ``enttag`` command: ``enttag predict ...`` and ``enttag journal ...``."""
+"""The ``enttag`` command: one argparse tree, one error handler.
+
+Subcommands: ``predict`` (tag text), ``sweep`` and ``compare`` (the DVC-experiment
+grid), ``journal`` (EXPERIMENTS.md) and ``plots-template`` (offline ``dvc plots``).
+Each lives in its own module as ``add_arguments(parser)`` and ``run(args) -> int``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from enttag import journal, predict
-from enttag.errors import EnttagError
+from enttag import predict
+from enttag.errors import guarded
+from enttag.experiments import journal, plots_template, sweep
+
+COMMANDS = {
+    "predict": (predict.add_arguments, predict.run, predict.HELP, predict.__doc__),
+    "sweep": (sweep.add_arguments, sweep.run, sweep.HELP, sweep.__doc__),
+    "compare": (sweep.add_compare_arguments, sweep.run_compare, sweep.COMPARE_HELP, None),
+    "journal": (journal.add_arguments, journal.run, journal.HELP, journal.__doc__),
+    "plots-template": (
+        plots_template.add_arguments,
+        plots_template.run,
+        plots_template.HELP,
+        plots_template.__doc__,
+    ),
+}
+PASS_THROUGH = {"compare"}  # unknown arguments go on to ``dvc exp show``
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="enttag", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (add_arguments, run, help_text, doc) in COMMANDS.items():
+        sub = commands.add_parser(
+            name,
+            help=help_text,
+            description=doc or help_text,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        add_arguments(sub)
+        sub.set_defaults(run=run)
+    return top
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="enttag", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    for module in (predict, journal):
-        sub = commands.add_parser(
-            module.NAME,
-            help=module.HELP,
-            description=module.__doc__,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        module.add_arguments(sub)
-        sub.set_defaults(run=module.run)
-    args = parser.parse_args(argv)
-    try:
-        return args.run(args) or 0
-    except EnttagError as e:
-        print(f"enttag {args.command}: error: {e}", file=sys.stderr)
-        return 1
+    top = parser()
+    args, unknown = top.parse_known_args(argv)
+    if unknown and args.command not in PASS_THROUGH:
+        top.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.extra_args = unknown
+    return guarded(f"enttag {args.command}", lambda: args.run(args))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""Errors that name where bad input came from."""
+"""Errors that name where bad input came from, and the one handler that prints them."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -16,3 +18,12 @@ class InputError(EnttagError):
         self.path, self.line, self.cause = str(path), line, cause
         where = f"{path}:{line}" if line is not None else str(path)
         super().__init__(f"{where}: {cause}")
+
+
+def guarded(prog: str, main: Callable[[], int | None]) -> int:
+    """Run ``main``; an :class:`EnttagError` becomes one line on stderr and exit status 1."""
+    try:
+        return main() or 0
+    except EnttagError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 1

@@ -12,6 +12,7 @@ allowed, e.g. ``train.ent_weight must be > 0, got -1``.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,63 +47,64 @@ class ParamsError(EnttagError):
     """A params.yaml value of the wrong type or out of range."""
 
 
-def _param(default: Any, check: Callable[[Any], bool] | None = None, allowed: str = "") -> Any:
-    return field(default=default, metadata={"check": check, "allowed": allowed})
+def _param(check: Callable[[Any], bool] | None = None, allowed: str = "") -> Any:
+    """A field with no default (params.yaml holds every value) and an optional range check."""
+    return field(metadata={"check": check, "allowed": allowed})
 
 
-def positive(default: Any) -> Any:
-    return _param(default, lambda v: v > 0, "> 0")
+def positive() -> Any:
+    return _param(lambda v: v > 0, "> 0")
 
 
-def non_negative(default: Any) -> Any:
-    return _param(default, lambda v: v >= 0, ">= 0")
+def non_negative() -> Any:
+    return _param(lambda v: v >= 0, ">= 0")
 
 
-def fraction(default: Any) -> Any:
-    return _param(default, lambda v: 0 <= v < 1, "in [0, 1)")
+def fraction() -> Any:
+    return _param(lambda v: 0 <= v < 1, "in [0, 1)")
 
 
-def one_of(default: str, *choices: str) -> Any:
-    return _param(default, lambda v: v in choices, "one of " + ", ".join(choices))
+def one_of(*choices: str) -> Any:
+    return _param(lambda v: v in choices, "one of " + ", ".join(choices))
 
 
 @dataclass(frozen=True)
 class DataParams:
     """Where the corpus lives and how it is written."""
 
-    dir: str = "data/raw/msra"
-    train: str = "train.txt"
-    dev: str | None = None
-    test: str = "test.txt"
-    format: str = one_of("conll", "conll", "cluener")
+    dir: str
+    train: str
+    dev: str | None
+    test: str
+    format: str = one_of("conll", "cluener")
 
 
 @dataclass(frozen=True)
 class PrepareParams:
     """Split sizes and the seed for carving dev from train."""
 
-    max_train: int | None = positive(None)
-    max_dev: int | None = positive(None)
-    max_test: int | None = positive(None)
-    dev_fraction: float = _param(0.05, lambda v: 0 < v < 1, "in (0, 1)")
-    seed: int = 0
+    max_train: int | None = positive()
+    max_dev: int | None = positive()
+    max_test: int | None = positive()
+    dev_fraction: float = _param(lambda v: 0 < v < 1, "in (0, 1)")
+    seed: int
 
 
 @dataclass(frozen=True)
 class ModelParams:
     """Which encoder, and how much of it."""
 
-    name: str = "builtin:multilingual-e5-small"
-    num_layers: int | None = positive(None)
-    prune_vocab: bool = True
+    name: str
+    num_layers: int | None = positive()
+    prune_vocab: bool
 
 
 @dataclass(frozen=True)
 class TokenizeParams:
     """Window size and overlap for long sentences."""
 
-    max_length: int = _param(128, lambda v: v >= 8, ">= 8")
-    stride: int = non_negative(32)
+    max_length: int = _param(lambda v: v >= 8, ">= 8")
+    stride: int = non_negative()
 
     def __post_init__(self) -> None:
         if self.stride > self.max_length - 3:
@@ -116,46 +118,45 @@ class TokenizeParams:
 class TrainParams:
     """The optimisation: loss weights, learning rates, schedule, device."""
 
-    seed: int = 0
-    epochs: int = positive(1)
-    max_steps: int | None = positive(None)
-    batch_size: int = positive(32)
-    encoder_lr: float = positive(5e-5)
-    head_lr: float = positive(1e-3)
-    weight_decay: float = non_negative(0.01)
-    warmup_ratio: float = fraction(0.1)
-    max_grad_norm: float = positive(1.0)
-    dropout: float = fraction(0.0)
-    ent_weight: float = positive(1.0)
-    o_weight: float = positive(1.0)
-    eval_every: int = positive(200)
-    log_every: int = positive(10)
-    patience: int | None = positive(None)
+    seed: int
+    epochs: int = positive()
+    max_steps: int | None = positive()
+    batch_size: int = positive()
+    encoder_lr: float = positive()
+    head_lr: float = positive()
+    weight_decay: float = non_negative()
+    warmup_ratio: float = fraction()
+    max_grad_norm: float = positive()
+    dropout: float = fraction()
+    ent_weight: float = positive()
+    o_weight: float = positive()
+    eval_every: int = positive()
+    log_every: int = positive()
+    patience: int | None = positive()
     device: str = _param(
-        "auto",
         lambda v: v in ("auto", "cpu", "cuda") or (v.startswith("cuda:") and v[5:].isdigit()),
         "auto, cpu, cuda or cuda:N",
     )
-    precision: str = one_of("fp32", "fp32", "bf16")
+    precision: str = one_of("fp32", "bf16")
 
 
 @dataclass(frozen=True)
 class BaselineParams:
     """The character-window logistic regression baseline."""
 
-    window: int = non_negative(2)
-    c: float = positive(1.0)
-    max_iter: int = positive(200)
+    window: int = non_negative()
+    c: float = positive()
+    max_iter: int = positive()
 
 
 @dataclass(frozen=True)
 class EvaluateParams:
     """Scoring: batch size, bootstrap, and the error report."""
 
-    batch_size: int = positive(64)
-    bootstrap: int = positive(1000)
-    seed: int = 0
-    n_errors: int = non_negative(50)
+    batch_size: int = positive()
+    bootstrap: int = positive()
+    seed: int
+    n_errors: int = non_negative()
 
 
 SECTIONS: dict[str, type] = {
@@ -188,22 +189,28 @@ def _hint_name(hint: Any) -> str:
     return " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
 
 
-def parse_section(name: str, raw: dict[str, Any] | None, cls: type[T]) -> T:
-    """Build ``cls`` from a raw mapping, checking names, types and ranges."""
-    raw = raw or {}
+def parse_section(name: str, raw: Any, cls: type[T]) -> T:
+    """Build ``cls`` from a raw mapping, checking that every key is there, and types and ranges.
+
+    ``params.yaml`` is the only source of values: a missing key is an error, not a default.
+    """
     if not isinstance(raw, dict):
-        raise ParamsError(f"{name} must be a mapping, got {raw!r}")
+        raise ParamsError(f"{name} must be a mapping of its keys, got {raw!r}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = get_type_hints(cls)
     unknown = sorted(set(raw) - set(fields))
     if unknown:
         raise ParamsError(f"{name}.{unknown[0]} is not a known key; allowed: {', '.join(fields)}")
+    missing = [key for key in fields if key not in raw]
+    if missing:
+        raise ParamsError(f"{name}.{missing[0]} is missing (params.yaml documents every key)")
     values = {}
     for key, f in fields.items():
-        value = raw.get(key, f.default)
-        hint = hints[key]
+        value, hint = raw[key], hints[key]
         if not _type_ok(value, hint):
             raise ParamsError(f"{name}.{key} must be {_hint_name(hint)}, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ParamsError(f"{name}.{key} must be a finite number, got {value!r}")
         if (
             isinstance(value, int)
             and not isinstance(value, bool)
@@ -217,16 +224,26 @@ def parse_section(name: str, raw: dict[str, Any] | None, cls: type[T]) -> T:
     return cls(**values)
 
 
-def load_section(name: str, path: str | Path = PARAMS_FILE) -> Any:
-    """Read and validate one section of ``params.yaml``."""
+def load_params(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
+    """Read ``params.yaml`` and validate every section, so a typo anywhere fails at once."""
     path = Path(path)
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except FileNotFoundError as e:
         raise InputError(path, "file not found") from e
     except yaml.YAMLError as e:
         raise InputError(path, f"not valid YAML: {e}") from e
-    return parse_section(name, doc.get(name), SECTIONS[name])
+    if not isinstance(doc, dict):
+        raise InputError(path, "expected a mapping of sections")
+    unknown = sorted(set(doc) - set(SECTIONS))
+    if unknown:
+        raise ParamsError(f"{unknown[0]} is not a known section; allowed: {', '.join(SECTIONS)}")
+    return {name: parse_section(name, doc.get(name), cls) for name, cls in SECTIONS.items()}
+
+
+def load_section(name: str, path: str | Path = PARAMS_FILE) -> Any:
+    """One validated section of ``params.yaml`` (every section is checked)."""
+    return load_params(path)[name]
 
 
 def as_dict(section: Any) -> dict[str, Any]:

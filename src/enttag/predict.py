@@ -30,12 +30,11 @@ from typing import IO, TYPE_CHECKING
 import numpy as np
 
 from enttag.errors import InputError
-from enttag.spans import spans_from_probs, tags_from_probs
+from enttag.scoring.spans import spans_from_probs, tags_from_probs
 
 if TYPE_CHECKING:
-    from enttag.tagger import Tagger
+    from enttag.model.tagger import Tagger
 
-NAME = "predict"
 HELP = "tag text with a trained model (spans, tags or JSON lines)"
 CHUNK = 1024  # texts tagged together; their windows are batched by length
 
@@ -104,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--probs", "needs --format jsonl")
     if args.texts and args.input:
         raise InputError("--input", "give texts on the command line or --input, not both")
-    from enttag.tagger import Tagger  # torch: imported only when a model is used
+    from enttag.model.tagger import Tagger  # torch: imported only when a model is used
 
     with open_texts(args.texts, args.input) as (texts, chunk):
         tagger = Tagger.load(args.model, args.device)

@@ -5,13 +5,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from enttag.errors import EnttagError
+from enttag.errors import guarded
 
 
-def run(main: Callable[[], object]) -> None:
-    """Call a stage's ``main``; report an :class:`EnttagError` as one line and exit 1."""
-    try:
-        main()
-    except EnttagError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(1)
+def run(main: Callable[[], None]) -> None:
+    """Call a stage's ``main``; report an EnttagError as one line and exit 1."""
+    sys.exit(guarded(main.__module__.rpartition(".")[2], main))

@@ -1,6 +1,6 @@
 """The class-weight x head-learning-rate grid as DVC experiments, and a table to compare them.
 
-``python -m enttag.sweep run`` queues one experiment per grid point
+``enttag sweep`` queues one experiment per grid point
 (``dvc exp run --queue -n w10-h5e-3 -S ...``), runs the queue
 (``dvc exp run --run-all``) and checks that every point finished. Run again after an
 interruption, it queues only the points that have no finished, queued or running
@@ -14,7 +14,7 @@ SWEEP_WEIGHTS="1 10", SWEEP_HEAD_LRS="1e-3 1e-2", SWEEP_ENCODER_LR=1e-5,
 SWEEP_SET="-S train.max_steps=5" (appended to every ``dvc exp run --queue``),
 SWEEP_JOBS=1 (queue workers; more only helps with spare cores).
 
-``python -m enttag.sweep compare`` prints ``dvc exp show`` keeping the params that
+``enttag compare`` prints ``dvc exp show`` keeping the params that
 vary across the runs, test Ent precision/recall/F1, macro F1 and the verdict, sorted
 by test Ent F1.
 """
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from enttag.errors import EnttagError
-from enttag.journal import TEST_METRICS, Run, exp_show, runs_from_show
+from enttag.experiments.runs import TEST_METRICS, Run, exp_show, runs_from_show
 
 WEIGHTS = "1 10 4 2"
 HEAD_LRS = "1e-3 5e-3 1e-2"
@@ -157,49 +157,31 @@ def compare(extra: Sequence[str]) -> int:
     return 0
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """The arguments; ``compare`` passes the ones it does not know on to ``dvc exp show``."""
+HELP = "queue the class-weight x head-lr grid as DVC experiments and run them (resumable)"
+COMPARE_HELP = (
+    "dvc exp show of what varies, best Ent F1 first; other arguments go to dvc exp show (e.g. --md)"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``enttag sweep``: defaults from the SWEEP_* environment variables (``make sweep``)."""
     env = os.environ.get
-    parser = argparse.ArgumentParser(
-        prog="python -m enttag.sweep",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="queue the missing grid points and run them")
-    run.add_argument("--ent-weights", nargs="+", default=env("SWEEP_WEIGHTS", WEIGHTS).split())
-    run.add_argument("--head-lrs", nargs="+", default=env("SWEEP_HEAD_LRS", HEAD_LRS).split())
-    run.add_argument("--encoder-lr", default=env("SWEEP_ENCODER_LR", ENCODER_LR))
-    run.add_argument(
+    parser.add_argument("--ent-weights", nargs="+", default=env("SWEEP_WEIGHTS", WEIGHTS).split())
+    parser.add_argument("--head-lrs", nargs="+", default=env("SWEEP_HEAD_LRS", HEAD_LRS).split())
+    parser.add_argument("--encoder-lr", default=env("SWEEP_ENCODER_LR", ENCODER_LR))
+    parser.add_argument(
         "--set",
         dest="extra",
         type=shlex.split,
         default=shlex.split(env("SWEEP_SET", "")),
         help='extra dvc exp run arguments, e.g. --set="-S train.max_steps=5"',
     )
-    run.add_argument("--jobs", type=int, default=int(env("SWEEP_JOBS", "1")))
-    commands.add_parser(
-        "compare",
-        help="dvc exp show of what varies, best Ent F1 first; "
-        "other arguments go to dvc exp show (e.g. --md)",
-    )
-    args, unknown = parser.parse_known_args(argv)
-    if args.command == "compare":
-        args.extra = unknown
-    elif unknown:
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    return args
+    parser.add_argument("--jobs", type=int, default=int(env("SWEEP_JOBS", "1")))
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run(args: argparse.Namespace) -> int:
     try:
-        if args.command == "compare":
-            return compare(args.extra)
         return sweep(grid(args.ent_weights, args.head_lrs, args.encoder_lr), args.extra, args.jobs)
-    except EnttagError as e:
-        print(f"sweep: error: {e}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print(
             "\nsweep: interrupted; started experiments go on in the background "
@@ -209,5 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
+    """``enttag compare`` takes no options of its own: the rest go to ``dvc exp show``."""
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    return compare(args.extra_args)

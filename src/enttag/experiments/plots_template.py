@@ -1,7 +1,7 @@
 """An HTML template for ``dvc plots`` that works offline: vega, vega-lite and vega-embed inlined.
 
 DVC's default page loads the three libraries from a CDN, so its plots stay blank
-without a network. ``python -m enttag.plots_template`` fetches the libraries with
+without a network. ``enttag plots-template`` fetches the libraries with
 ``npm pack`` into a temporary folder, inlines their ``build/*.min.js`` files into a
 page holding DVC's ``{plot_divs}`` placeholder (and, deliberately, not ``{scripts}``,
 where DVC would insert its CDN tags), writes it outside git and points the local DVC
@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tarfile
 import tempfile
 from collections.abc import Sequence
@@ -99,12 +98,10 @@ def configure_dvc(template: Path) -> None:
         raise EnttagError(f"{' '.join(cmd)} failed")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m enttag.plots_template",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+HELP = "write an offline HTML template for dvc plots (vega inlined from npm)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o",
         "--out",
@@ -112,19 +109,13 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_OUT,
         help=f"where to write the template (default {DEFAULT_OUT})",
     )
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
     if shutil.which("npm") is None:
         print("npm not found: DVC keeps its default plots template (vega from a CDN)")
         return 0
-    try:
-        write_text(args.out, template_html(fetch_sources()))
-        configure_dvc(args.out)
-    except EnttagError as e:
-        print(f"plots template: error: {e}", file=sys.stderr)
-        return 1
+    write_text(args.out, template_html(fetch_sources()))
+    configure_dvc(args.out)
     print(f"wrote {args.out}; dvc plots now use it (.dvc/config.local plots.html_template)")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

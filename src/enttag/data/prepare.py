@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from enttag.atomic import write_json, write_jsonl
-from enttag.corpus import Sentence, read_lines
+from enttag.data.readers import Sentence, read_lines
 from enttag.errors import EnttagError, InputError
 
 SPLITS = ("train", "dev", "test")

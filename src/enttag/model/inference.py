@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from enttag.batching import iterate
-from enttag.encoding import IGNORE, EncodedSplit
+from enttag.encode.batching import iterate
+from enttag.encode.windows import IGNORE, CharSheet, EncodedSplit
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -32,15 +32,6 @@ def autocast(device: torch.device, precision: str) -> AbstractContextManager:
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
-def sentence_offsets(data: EncodedSplit) -> np.ndarray:
-    """Start of each sentence in the flat array of scored characters."""
-    cumulative = np.concatenate([[0], np.cumsum(data.scored.numpy(), dtype=np.int64)])
-    ptr = data.ptr.numpy()
-    counts = np.zeros(data.n_sentences + 1, dtype=np.int64)
-    np.add.at(counts, data.sent.numpy() + 1, cumulative[ptr[1:]] - cumulative[ptr[:-1]])
-    return np.cumsum(counts)
-
-
 @torch.no_grad()
 def predict(
     model: nn.Module,
@@ -58,8 +49,7 @@ def predict(
     weighted cross-entropy over labelled positions (as the training loss).
     """
     model.eval()
-    offsets = sentence_offsets(data)
-    flat = np.full(int(offsets[-1]), np.nan, dtype=np.float32)
+    sheet = CharSheet(data)
     loss_sum, loss_n = 0.0, 0
     for batch in iterate(data, batch_size, pad_id, shuffle=False):
         with autocast(device, precision):
@@ -70,13 +60,9 @@ def predict(
             loss_sum += float(weighted_loss(logits.flatten(0, 1), labels, class_weights, "sum"))
             loss_n += float(class_weights[labels[labels != IGNORE]].sum())
         p_ent = torch.softmax(logits, dim=-1)[..., 0].cpu().numpy()
-        scored = batch["scored"].numpy()
         for row, w in enumerate(batch["index"].tolist()):
-            cols = np.flatnonzero(scored[row])
-            chars = offsets[int(data.sent[w])] + int(data.start[w]) + cols - 1
-            flat[chars] = p_ent[row, cols]
-    assert not np.isnan(flat).any(), "a character was never scored"
-    probs = [flat[offsets[s] : offsets[s + 1]] for s in range(data.n_sentences)]
+            sheet.put(w, p_ent[row])
+    probs = sheet.per_sentence()
     return probs, (loss_sum / loss_n if class_weights is not None and loss_n else None)
 
 

@@ -17,9 +17,9 @@ from transformers import AutoConfig, AutoModel, PreTrainedModel
 from transformers.utils import logging as transformers_logging
 
 from enttag.atomic import write_with
-from enttag.corpus import LABELS
-from enttag.encoding import Specials
+from enttag.encode.charmap import Specials
 from enttag.errors import EnttagError
+from enttag.labels import LABELS
 
 FORMAT = "enttag-model/1"
 

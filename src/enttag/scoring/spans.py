@@ -29,9 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from enttag.corpus import LABELS
-from enttag.threshold import apply_threshold
-from enttag.verdict import ENT, Seqs, check_aligned
+from enttag.labels import ENT, LABELS, Seqs, apply_threshold, check_aligned
 
 Span = tuple[int, int]
 

@@ -11,18 +11,12 @@ import torch
 from transformers import AutoTokenizer
 
 from enttag.atomic import atomic_dir
-from enttag.corpus import Sentence
-from enttag.encoding import (
-    EncodedSplit,
-    Specials,
-    build_char_map,
-    encode_sentences,
-    prune,
-    specials_of,
-)
+from enttag.data.prepare import read_prepared
+from enttag.data.readers import Sentence
+from enttag.encode.charmap import Specials, build_char_map, prune, specials_of
+from enttag.encode.windows import EncodedSplit, encode_sentences
 from enttag.errors import InputError
 from enttag.params import TokenizeParams
-from enttag.prepare import read_prepared
 
 SPLITS = ("train", "dev", "test")
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
-from enttag.encoding import IGNORE, EncodedSplit
+from enttag.encode.windows import IGNORE, EncodedSplit
 
 
 def bucketed_batches(

@@ -11,7 +11,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
-from enttag.corpus import LABELS, Sentence
+from enttag.data.readers import Sentence
+from enttag.labels import LABELS
 
 PAD, UNK = 0, 1
 

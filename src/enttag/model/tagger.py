@@ -6,7 +6,7 @@ Example::
     tagger.spans(["张三在北京大学工作。"])  # [[(0, 2, "张三"), (3, 7, "北京大学")]]
 
 Texts of any length are cut into the same overlapping windows as the tokenize
-stage (:func:`enttag.encoding.encode_split`), so every character gets exactly one
+stage (:func:`enttag.encode.charmap.encode_split`), so every character gets exactly one
 prediction; characters outside the model's vocabulary read as its unknown token.
 """
 
@@ -18,11 +18,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from enttag.encoding import Specials, encode_split
+from enttag.encode.charmap import Specials
+from enttag.encode.windows import encode_split
 from enttag.errors import EnttagError
-from enttag.inference import predict, resolve_device
-from enttag.model import EntityTagger, model_from_checkpoint, read_checkpoint
-from enttag.spans import spans_from_probs, tags_from_probs
+from enttag.model.inference import predict, resolve_device
+from enttag.model.network import EntityTagger, model_from_checkpoint, read_checkpoint
+from enttag.scoring.spans import spans_from_probs, tags_from_probs
 
 ARGMAX = 0.5  # P(Ent) >= 0.5 is the argmax of the two classes
 

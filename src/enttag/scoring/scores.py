@@ -5,22 +5,17 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import classification_report, precision_recall_fscore_support
 
-from enttag.corpus import LABELS
-from enttag.encoding import EncodedSplit
-from enttag.inference import sentence_offsets
+from enttag.encode.windows import CharSheet, EncodedSplit
+from enttag.labels import LABELS
 
 
 def gold_per_sentence(data: EncodedSplit) -> list[np.ndarray]:
     """Gold label ids (0 = Ent, 1 = O) of every scored character, one array per sentence."""
-    offsets = sentence_offsets(data)
-    flat = np.empty(int(offsets[-1]), dtype=np.int64)
-    labels, scored, ptr = data.labels.numpy(), data.scored.numpy(), data.ptr.numpy()
-    sent, start = data.sent.numpy(), data.start.numpy()
+    sheet = CharSheet(data, dtype=np.int64)
+    labels, ptr = data.labels.numpy(), data.ptr.numpy()
     for w in range(len(data)):
-        a, b = ptr[w], ptr[w + 1]
-        cols = np.flatnonzero(scored[a:b])
-        flat[offsets[sent[w]] + start[w] + cols - 1] = labels[a:b][cols]
-    return [flat[offsets[s] : offsets[s + 1]] for s in range(data.n_sentences)]
+        sheet.put(w, labels[ptr[w] : ptr[w + 1]])
+    return sheet.per_sentence()
 
 
 def ent_prf(gold: list[np.ndarray], pred: list[np.ndarray]) -> dict[str, float]:

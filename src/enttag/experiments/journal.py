@@ -17,124 +17,26 @@ intervals (DVC drops list-valued metrics), ``plots/loss.png`` and
 from __future__ import annotations
 
 import argparse
-import json
 import re
-import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from enttag.atomic import write_text, write_with
-from enttag.errors import EnttagError
+from enttag.experiments.runs import (
+    Run,
+    committed,
+    exp_show,
+    ranked,
+    runs_from_show,
+    with_intervals,
+)
 
-NAME = "journal"
 HELP = "write EXPERIMENTS.md, a lab journal of the DVC experiments, from dvc exp show --json"
 
-TEST_METRICS = "metrics/test.json"
 LOSS_PNG = "plots/loss.png"
 ERRORS = "metrics/errors_test.jsonl"
 ASSETS = "journal"
-DONE = "success"
-
-
-@dataclass(frozen=True)
-class Run:
-    """One row of ``dvc exp show``: a baseline commit or one of its experiments."""
-
-    name: str
-    rev: str
-    baseline: str  # name of the commit it branches from; its own name for a commit
-    state: str  # DVC's experiment state: "success", "queued", "running" or "failed"
-    changed: dict[str, Any]  # params that differ from the baseline commit
-    test: dict[str, Any]  # metrics/test.json as DVC reports it ({} if absent)
-
-    @property
-    def finished(self) -> bool:
-        return self.state == DONE and "Ent" in self.test
-
-    @property
-    def ent_f1(self) -> float:
-        return self.test["Ent"]["f1-score"]
-
-
-# ---------------------------------------------------------------- parsing (pure)
-
-
-def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mappings as one level of dotted keys."""
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        if isinstance(value, Mapping):
-            flat |= flatten(value, f"{prefix}{key}.")
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-def params_of(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Flat params of one row; keys of params.yaml as ``train.lr``, other files as ``f:key``."""
-    flat: dict[str, Any] = {}
-    for path, content in (data.get("params") or {}).items():
-        prefix = "" if path == "params.yaml" else f"{path}:"
-        flat |= {prefix + k: v for k, v in flatten(content.get("data") or {}).items()}
-    return flat
-
-
-def scores_of(data: Mapping[str, Any]) -> dict[str, Any]:
-    """metrics/test.json of one row, as DVC reports it."""
-    return ((data.get("metrics") or {}).get(TEST_METRICS) or {}).get("data") or {}
-
-
-def differing(params: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:
-    """The params whose value differs from (or is missing in) the baseline's."""
-    return {k: v for k, v in params.items() if k not in base or base[k] != v}
-
-
-def experiment_run(exp: Mapping[str, Any], baseline: str, base_params: dict[str, Any]) -> Run:
-    """One experiment of ``dvc exp show --json`` (no executor: finished in the workspace)."""
-    rev = exp["revs"][0]
-    data = rev.get("data") or {}
-    state = (exp.get("executor") or {}).get("state") or ("failed" if rev.get("error") else DONE)
-    return Run(
-        exp.get("name") or rev.get("name") or rev["rev"][:7],
-        rev["rev"],
-        baseline,
-        state,
-        differing(params_of(data), base_params),
-        scores_of(data),
-    )
-
-
-def runs_from_show(show: list[dict[str, Any]]) -> list[Run]:
-    """Every baseline commit and experiment in ``dvc exp show --json``, workspace left out."""
-    runs = []
-    for commit in show:
-        if commit["rev"] == "workspace":
-            continue
-        data = commit.get("data") or {}
-        name = commit.get("name") or commit["rev"][:7]
-        runs.append(Run(name, commit["rev"], name, DONE, {}, scores_of(data)))
-        runs += [
-            experiment_run(exp, name, params_of(data)) for exp in commit.get("experiments") or []
-        ]
-    return runs
-
-
-def restore_dropped(reported: Mapping[str, Any], committed: Mapping[str, Any]) -> dict[str, Any]:
-    """``reported`` plus the entries of ``committed`` it lacks, at any depth."""
-    merged = dict(reported)
-    for key, value in committed.items():
-        if key not in merged:
-            merged[key] = value
-        elif isinstance(value, Mapping) and isinstance(merged[key], Mapping):
-            merged[key] = restore_dropped(merged[key], value)
-    return merged
-
-
-def ranked(runs: list[Run]) -> list[Run]:
-    """Finished runs, best test Ent F1 first."""
-    return sorted((r for r in runs if r.finished), key=lambda r: r.ent_f1, reverse=True)
 
 
 def overlaps(a: list[float] | None, b: list[float] | None) -> bool | None:
@@ -289,36 +191,6 @@ def journal_text(runs: list[Run], assets: Mapping[str, tuple[str | None, str | N
         text.append("Not finished: " + ", ".join(f"{r.name} ({r.state})" for r in pending) + ".\n")
     text += [section(r, *assets[r.rev]) for r in best]
     return "\n".join(text)
-
-
-# ---------------------------------------------------------------- DVC and git
-
-
-def command_output(cmd: list[str]) -> bytes | None:
-    """stdout of ``cmd``, or None if it fails."""
-    result = subprocess.run(cmd, capture_output=True)
-    return result.stdout if result.returncode == 0 else None
-
-
-def exp_show() -> list[dict[str, Any]]:
-    out = command_output(["dvc", "exp", "show", "--json"])
-    if out is None:
-        raise EnttagError("dvc exp show --json failed (run it to see why)")
-    return json.loads(out)
-
-
-def committed(rev: str, path: str) -> bytes | None:
-    """``path`` as committed in ``rev``."""
-    return command_output(["git", "show", f"{rev}:{path}"])
-
-
-def with_intervals(run: Run) -> Run:
-    """The run with the list-valued metrics DVC dropped, read from its commit."""
-    raw = committed(run.rev, TEST_METRICS)
-    if raw is None:
-        return run
-    test = restore_dropped(run.test, json.loads(raw))
-    return Run(run.name, run.rev, run.baseline, run.state, run.changed, test)
 
 
 def save_asset(run: Run, path: str, suffix: str, folder: Path) -> str | None:

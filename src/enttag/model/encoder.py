@@ -11,8 +11,8 @@ from pathlib import Path
 from transformers import AutoModel, AutoTokenizer
 
 from enttag.atomic import atomic_dir
-from enttag.builtin_encoder import is_builtin, materialize
 from enttag.errors import EnttagError
+from enttag.model.e5.convert import is_builtin, materialize
 
 
 def materialize_encoder(name: str, out_dir: Path) -> Path:

@@ -14,16 +14,18 @@ from typing import Any
 import numpy as np
 
 from enttag.atomic import write_json, write_jsonl, write_text
+from enttag.data.prepare import read_prepared
+from enttag.encode.tokenized import TokenizedCorpus
 from enttag.errors import EnttagError
-from enttag.inference import predict, resolve_device
-from enttag.model import model_from_checkpoint, read_checkpoint
+from enttag.labels import apply_threshold
+from enttag.model.inference import predict, resolve_device
+from enttag.model.network import model_from_checkpoint, read_checkpoint
 from enttag.params import EvaluateParams
-from enttag.prepare import read_prepared
-from enttag.scores import ent_prf, gold_per_sentence, report
-from enttag.spans import error_kinds, span_scores, worst_sentences
-from enttag.threshold import apply_threshold, pr_curve
-from enttag.tokenized import TokenizedCorpus
-from enttag.verdict import explain, summary, verdict
+from enttag.scoring.bootstrap import summary
+from enttag.scoring.scores import ent_prf, gold_per_sentence, report
+from enttag.scoring.spans import error_kinds, span_scores, worst_sentences
+from enttag.scoring.threshold import pr_curve
+from enttag.scoring.verdict import explain, verdict
 
 CI_KEYS = (
     "ent_share",

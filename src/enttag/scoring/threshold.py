@@ -6,12 +6,10 @@ else O (1). Gold and probabilities are flat arrays or one array per sentence.
 
 from __future__ import annotations
 
-from typing import overload
-
 import numpy as np
 from sklearn.metrics import precision_recall_curve
 
-from enttag.verdict import ENT, OUTSIDE, Seqs, flatten
+from enttag.labels import ENT, Seqs, flatten
 
 
 def _curve(
@@ -49,14 +47,3 @@ def best_threshold(gold: np.ndarray | Seqs, p_ent: np.ndarray | Seqs) -> tuple[f
     f1 = np.divide(2 * precision * recall, den, out=np.zeros_like(den), where=den > 0)
     i = int(np.argmax(f1))
     return float(thresholds[i]), float(f1[i])
-
-
-@overload
-def apply_threshold(p_ent: np.ndarray, t: float) -> np.ndarray: ...
-@overload
-def apply_threshold(p_ent: Seqs, t: float) -> list[np.ndarray]: ...
-def apply_threshold(p_ent: np.ndarray | Seqs, t: float) -> np.ndarray | list[np.ndarray]:
-    """Labels from P(Ent): Ent (0) where ``p >= t``, else O (1); per sentence for a list."""
-    if isinstance(p_ent, np.ndarray):
-        return np.where(p_ent >= t, ENT, OUTSIDE)
-    return [np.where(np.asarray(p) >= t, ENT, OUTSIDE) for p in p_ent]

@@ -21,14 +21,14 @@ from tqdm import tqdm
 from transformers import get_linear_schedule_with_warmup, set_seed
 
 from dvclive import Live
-from enttag.batching import iterate
-from enttag.encoding import IGNORE
-from enttag.inference import autocast, predict, resolve_device, weighted_loss
-from enttag.model import EntityTagger, load_encoder, prune_embeddings, save_model
+from enttag.encode.batching import iterate
+from enttag.encode.tokenized import TokenizedCorpus
+from enttag.encode.windows import IGNORE
+from enttag.model.inference import autocast, predict, resolve_device, weighted_loss
+from enttag.model.network import EntityTagger, load_encoder, prune_embeddings, save_model
 from enttag.params import ModelParams, TokenizeParams, TrainParams, as_dict
-from enttag.scores import ent_prf, gold_per_sentence
-from enttag.threshold import best_threshold
-from enttag.tokenized import TokenizedCorpus
+from enttag.scoring.scores import ent_prf, gold_per_sentence
+from enttag.scoring.threshold import best_threshold
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Classic baselines the fine-tuned encoder is compared with."""

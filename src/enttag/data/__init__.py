@@ -1,0 +1,1 @@
+"""Corpus readers, the built-in corpus source, and the prepared splits."""

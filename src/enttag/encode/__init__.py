@@ -1,0 +1,1 @@
+"""Characters to token ids, windows over long sentences, the tokenized store, batching."""

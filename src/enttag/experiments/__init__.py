@@ -1,0 +1,1 @@
+"""DVC experiments: access, sweep, journal, plots and the offline plots template."""

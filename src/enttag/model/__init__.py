@@ -1,0 +1,1 @@
+"""The tagger network, its training loop, batched inference and the Tagger API."""

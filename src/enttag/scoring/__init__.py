@@ -1,0 +1,1 @@
+"""Scores, spans, thresholds, bootstrap intervals, verdicts and the evaluate stage."""

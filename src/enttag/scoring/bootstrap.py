@@ -1,0 +1,115 @@
+"""Chance-aware scores with sentence-bootstrap intervals, for one run or a pair of runs.
+
+Intervals are percentile bootstrap intervals that resample sentences, not characters,
+with replacement: characters of one sentence are not independent, and resampling them
+one by one would make the intervals too narrow. A comparison of two systems resamples
+the same sentences for both (a paired bootstrap).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, matthews_corrcoef
+
+from enttag.labels import ENT, LABELS, OUTSIDE, Seqs, check_aligned, checked, lengths
+
+
+def confusion(gold: np.ndarray | Seqs, pred: np.ndarray | Seqs) -> dict[str, dict[str, int]]:
+    """2x2 counts, ``{gold label: {predicted label: count}}``."""
+    m = confusion_matrix(checked(gold, "gold"), checked(pred, "pred"), labels=[ENT, OUTSIDE])
+    return {LABELS[i]: {LABELS[j]: int(m[i, j]) for j in (ENT, OUTSIDE)} for i in (ENT, OUTSIDE)}
+
+
+def _sentence_counts(gold: np.ndarray, pred: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """(n_sentences, 4) counts of tp, fn, fp, tn per sentence, Ent being positive."""
+    sentence = np.repeat(np.arange(len(sizes)), sizes)
+    cell = 2 * gold + pred  # 0 tp, 1 fn, 2 fp, 3 tn
+    return np.bincount(4 * sentence + cell, minlength=4 * len(sizes)).reshape(-1, 4)
+
+
+def _div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den, 0 where den is 0."""
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
+def _scores(totals: np.ndarray) -> dict[str, np.ndarray]:
+    """Ent precision, recall, F1, macro F1 and MCC from (..., 4) tp, fn, fp, tn totals."""
+    tp, fn, fp, tn = np.moveaxis(np.asarray(totals, dtype=float), -1, 0)
+    ent_f1 = _div(2 * tp, 2 * tp + fp + fn)
+    o_f1 = _div(2 * tn, 2 * tn + fp + fn)
+    return {
+        "ent_precision": _div(tp, tp + fp),
+        "ent_recall": _div(tp, tp + fn),
+        "ent_f1": ent_f1,
+        "macro_f1": (ent_f1 + o_f1) / 2,
+        "mcc": _div(tp * tn - fp * fn, np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))),
+    }
+
+
+def _resample(counts: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """(n_boot, k) column totals of ``counts`` rows drawn with replacement, n rows a draw."""
+    rng = np.random.default_rng(seed)
+    n = len(counts)
+    return np.stack(
+        [np.bincount(rng.integers(0, n, n), minlength=n) @ counts for _ in range(n_boot)]
+    )
+
+
+def _ci(values: np.ndarray, alpha: float) -> list[float]:
+    """Percentile interval ``[lo, hi]`` holding 1 - alpha of ``values``."""
+    return [float(q) for q in np.quantile(values, [alpha / 2, 1 - alpha / 2])]
+
+
+def summary(
+    gold_seqs: Seqs,
+    pred_seqs: Seqs,
+    *,
+    n_boot: int,
+    seed: int,
+    baseline_seqs: Seqs | None = None,
+    alpha: float = 0.05,
+) -> dict[str, Any]:
+    """Point scores, chance reference and sentence-bootstrap intervals for one run.
+
+    ``baseline_seqs`` (another run's predictions on the same gold) adds
+    ``baseline_lift``: this run's Ent F1 minus the baseline's, with an interval taken
+    over the same resampled sentences.
+    """
+    if n_boot < 1 or not 0 < alpha < 1:
+        raise ValueError("need n_boot >= 1 and 0 < alpha < 1")
+    check_aligned(gold_seqs, pred_seqs)
+    gold, pred = checked(gold_seqs, "gold"), checked(pred_seqs, "pred")
+    if not gold.size:
+        raise ValueError("no characters to score")
+    sizes = lengths(gold_seqs)
+    counts = _sentence_counts(gold, pred, sizes)
+    if baseline_seqs is not None:
+        check_aligned(gold_seqs, baseline_seqs, "baseline")
+        base = _sentence_counts(gold, checked(baseline_seqs, "baseline"), sizes)
+        counts = np.hstack([counts, base])
+    totals = counts.sum(axis=0)
+    boot = _resample(counts, n_boot, seed)
+    point = {k: float(v) for k, v in _scores(totals[:4]).items()}
+    dist = _scores(boot[:, :4])
+    tp, fn, fp, _ = (int(t) for t in totals[:4])
+    ent_share = (tp + fn) / gold.size
+    out: dict[str, Any] = {
+        "n_sentences": len(sizes),
+        "n_chars": int(gold.size),
+        "confusion": confusion(gold, pred),
+        "ent_share": ent_share,
+        "pred_ent_share": (tp + fp) / gold.size,
+        **point,
+        "mcc": float(matthews_corrcoef(gold, pred)),
+        "ent_precision_lift": point["ent_precision"] - ent_share,
+        **{f"{k}_ci": _ci(dist[k], alpha) for k in ("ent_f1", "macro_f1", "mcc", "ent_precision")},
+    }
+    if baseline_seqs is not None:
+        diff = dist["ent_f1"] - _scores(boot[:, 4:])["ent_f1"]
+        out["baseline_lift"] = {
+            "ent_f1_diff": point["ent_f1"] - float(_scores(totals[4:])["ent_f1"]),
+            "ci": _ci(diff, alpha),
+        }
+    return out
