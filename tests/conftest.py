@@ -99,3 +99,22 @@ def tiny_encoder(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory) -> Path:
     return build_tiny_corpus(tmp_path_factory.mktemp("tiny-corpus"))
+
+
+@pytest.fixture(scope="session")
+def reproduced_template(tmp_path_factory, tiny_corpus, tiny_encoder) -> Path:
+    """The project on the tiny corpus and encoder, ``dvc repro``-ed once per session.
+
+    Never change it: take a copy with the ``tiny_repo`` fixture (or ``copy_repo``).
+    """
+    from dvc_repo import make_repo
+
+    return make_repo(tmp_path_factory.mktemp("reproduced"), tiny_corpus, tiny_encoder)
+
+
+@pytest.fixture
+def tiny_repo(reproduced_template, tmp_path) -> Path:
+    """A private copy of the reproduced tiny repo, free to change."""
+    from dvc_repo import copy_repo
+
+    return copy_repo(reproduced_template, tmp_path / "repo")

@@ -71,3 +71,9 @@ def make_repo(repo: Path, corpus: Path, encoder: Path) -> Path:
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-qm", "baseline"], repo)
     return repo
+
+
+def copy_repo(template: Path, dest: Path) -> Path:
+    """A working copy of a reproduced repo (git history, DVC cache and outputs included)."""
+    shutil.copytree(template, dest, symlinks=True, ignore=shutil.ignore_patterns("tmp"))
+    return dest

@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from dvc_repo import VENV_BIN, make_repo, run
+from dvc_repo import VENV_BIN, copy_repo, run
 
 from enttag.experiments.runs import ranked, restore_dropped, runs_from_show
 
@@ -39,8 +39,8 @@ def exp_revs(repo: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory, tiny_corpus, tiny_encoder) -> Path:
-    return make_repo(tmp_path_factory.mktemp("experiments"), tiny_corpus, tiny_encoder)
+def repo(tmp_path_factory, reproduced_template) -> Path:
+    return copy_repo(reproduced_template, tmp_path_factory.mktemp("experiments") / "repo")
 
 
 @pytest.fixture(scope="module")

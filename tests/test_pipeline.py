@@ -6,14 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from dvc_repo import make_repo, run
+from dvc_repo import copy_repo, run
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory, tiny_corpus, tiny_encoder) -> Path:
-    return make_repo(tmp_path_factory.mktemp("repo"), tiny_corpus, tiny_encoder)
+def repo(tmp_path_factory, reproduced_template) -> Path:
+    return copy_repo(reproduced_template, tmp_path_factory.mktemp("repo") / "repo")
 
 
 def test_repro_writes_every_output(repo):
