@@ -17,34 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_sentences
+from conftest import prepare_tiny
 from shipped import section
 
-from enttag.data.prepare import split_stats, write_prepared
-from enttag.data.readers import Sentence
 from enttag.encode.tokenized import TokenizedCorpus, tokenize_corpus
 from enttag.labels import ENT
 from enttag.model import train as train_module
 from enttag.model.network import read_checkpoint
 
 EVAL_EVERY = 2
-
-
-def as_sentences(pairs: list[list[tuple[str, str]]]) -> list[Sentence]:
-    return [
-        Sentence("".join(c for c, _ in s), tuple("O" if t == "O" else "Ent" for _, t in s))
-        for s in pairs
-    ]
-
-
-def prepare_tiny(out: Path, n_train: int, n_dev: int, n_test: int, long_every: int) -> Path:
-    """A prepared folder (train/dev/test JSON lines and stats) from synthetic sentences."""
-    splits = {
-        name: as_sentences(tiny_sentences(n, seed=seed, long_every=long_every))
-        for name, n, seed in (("train", n_train, 11), ("dev", n_dev, 12), ("test", n_test, 13))
-    }
-    write_prepared(splits, out, split_stats(splits))
-    return out
 
 
 @pytest.fixture(scope="module")
