@@ -37,7 +37,8 @@ def test_report_counts_what_was_written(store):
         data, counts = corpus.splits[name], report[name]
         windows = sum(len(window_bounds(len(s.text), MAX_LENGTH - 2, STRIDE)) for s in sentences)
         assert (counts["sentences"], counts["windows"]) == (len(sentences), windows)
-        assert counts["characters"] == counts["scored_positions"] == sum(len(s.text) for s in sentences)
+        characters = sum(len(s.text) for s in sentences)
+        assert counts["characters"] == counts["scored_positions"] == characters
         assert len(data) == windows and data.n_sentences == len(sentences)
         assert counts["longest_sentence"] == max(len(s.text) for s in sentences)
     assert report["test"]["unknown_characters"] == 2
