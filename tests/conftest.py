@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from transformers import BertConfig, BertModel, BertTokenizer
 
+from enttag.data.prepare import split_stats, write_prepared
+from enttag.data.readers import Sentence
+
 SURNAMES = "张王李赵刘陈杨黄周吴"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚"
 PLACES = ["北京", "上海", "广州", "深圳", "南京", "杭州", "武汉", "成都", "西安", "重庆"]
@@ -83,6 +86,23 @@ def write_conll(path: Path, sentences: list[list[tuple[str, str]]]) -> Path:
     blocks = ["".join(f"{c} {t}\r\n" for c, t in s) for s in sentences]
     path.write_text("\r\n".join(blocks), encoding="utf-8", newline="")
     return path
+
+
+def as_sentences(pairs: list[list[tuple[str, str]]]) -> list[Sentence]:
+    return [
+        Sentence("".join(c for c, _ in s), tuple("O" if t == "O" else "Ent" for _, t in s))
+        for s in pairs
+    ]
+
+
+def prepare_tiny(out: Path, n_train: int, n_dev: int, n_test: int, long_every: int) -> Path:
+    """A prepared folder (train/dev/test JSON lines and stats) from synthetic sentences."""
+    splits = {
+        name: as_sentences(tiny_sentences(n, seed=seed, long_every=long_every))
+        for name, n, seed in (("train", n_train, 11), ("dev", n_dev, 12), ("test", n_test, 13))
+    }
+    write_prepared(splits, out, split_stats(splits))
+    return out
 
 
 def build_tiny_corpus(folder: Path, n_train: int = 120, n_test: int = 40) -> Path:

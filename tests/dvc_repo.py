@@ -54,8 +54,18 @@ def tiny_params(path: Path, corpus: Path, encoder: Path) -> None:
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
-def make_repo(repo: Path, corpus: Path, encoder: Path) -> Path:
-    """Copy the project into ``repo`` on the tiny inputs; commit, ``dvc repro``, commit."""
+def make_repo(
+    repo: Path,
+    corpus: Path,
+    encoder: Path,
+    changes: dict[str, dict] | None = None,
+    target: str = "plot",
+) -> Path:
+    """Copy the project into ``repo`` on the tiny inputs; commit, ``dvc repro``, commit.
+
+    ``changes`` updates params sections after the tiny ones, e.g. ``{"tokenize": {...}}``;
+    ``target`` is the last stage reproduced.
+    """
     for name in PROJECT_FILES:
         src = ROOT / name
         if src.is_dir():
@@ -64,10 +74,15 @@ def make_repo(repo: Path, corpus: Path, encoder: Path) -> Path:
             (repo / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(src, repo / name)
     tiny_params(repo / "params.yaml", corpus, encoder)
+    if changes:
+        params = yaml.safe_load((repo / "params.yaml").read_text())
+        for name, values in changes.items():
+            params[name].update(values)
+        (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["git", "init", "-q", "-b", "main"], repo)
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-qm", "project"], repo)  # dvclive needs a commit to exist
-    run(["dvc", "repro", "plot"], repo)  # every stage but `fetch` (MSRA is not needed here)
+    run(["dvc", "repro", target], repo)  # `plot`: every stage but `fetch` (MSRA not needed)
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-qm", "baseline"], repo)
     return repo

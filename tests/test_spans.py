@@ -124,3 +124,32 @@ def test_every_predicted_span_is_one_kind_or_an_exact_match():
         pred_kinds = k["spurious"] + k["too_long"] + k["too_short"] + k["other_boundary"]
         assert pred_kinds + exact == len(spans(pred))
         assert k["missed"] <= len(spans(gold)) - exact
+
+
+def iob2(labels: np.ndarray) -> list[str]:
+    """Ent/O ids as IOB2 tags: a run of Ent is one entity (B- then I-)."""
+    return [
+        "O" if x != ENT else ("I-ENT" if i and labels[i - 1] == ENT else "B-ENT")
+        for i, x in enumerate(labels)
+    ]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_exact_match_span_scores_agree_with_seqeval(seed):
+    from seqeval.metrics import f1_score, precision_score, recall_score
+    from seqeval.scheme import IOB2
+
+    rng = np.random.default_rng(seed)
+    gold, pred = [], []
+    for _ in range(40):
+        n = int(rng.integers(0, 30))
+        g = np.where(rng.random(n) < 0.4, ENT, OUTSIDE)
+        flip = rng.random(n) < [0.0, 0.1, 0.3, 0.6][seed % 4]
+        gold.append(g)
+        pred.append(np.where(flip, 1 - g, g))
+    ours = span_scores(gold, pred)
+    y_true, y_pred = [iob2(g) for g in gold], [iob2(p) for p in pred]
+    for mode in ({}, {"mode": "strict", "scheme": IOB2}):
+        assert ours["precision"] == pytest.approx(precision_score(y_true, y_pred, **mode))
+        assert ours["recall"] == pytest.approx(recall_score(y_true, y_pred, **mode))
+        assert ours["f1"] == pytest.approx(f1_score(y_true, y_pred, **mode))

@@ -22,10 +22,11 @@ def materialize_encoder(name: str, out_dir: Path) -> Path:
     try:
         tokenizer = AutoTokenizer.from_pretrained(name)
         model = AutoModel.from_pretrained(name)
-    except OSError as e:
+    except (OSError, ValueError) as e:  # transformers raises either for a bad folder
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise EnttagError(
             f"model.name {name!r}: could not load it with from_pretrained (a hub id needs "
-            f"network access; a folder needs config.json, weights and a tokenizer): {e}"
+            f"network access; a folder needs config.json, weights and a tokenizer): {first}"
         ) from e
     with atomic_dir(out_dir) as tmp:
         tokenizer.save_pretrained(tmp)
