@@ -94,6 +94,7 @@ def test_journal_has_every_grid_run_best_first(repo, swept):
 
 
 def test_journal_agrees_with_dvc_exp_show(repo, swept, tmp_path):
+    make("journal", repo)  # not relying on the test above having written it
     saved = tmp_path / "exp_show.json"
     saved.write_text(run(["dvc", "exp", "show", "--json"], repo).stdout)
     runs = ranked(runs_from_show(json.loads(saved.read_text())))
