@@ -1,12 +1,12 @@
 """plot: PNGs of the loss curve, dev scores, the test confusion matrix and the dev PR curve,
-and the entity view of test sentences (plots/errors_test.html)."""
+and the entity view of test sentences (plots/errors_test.html, and as an image .svg)."""
 
 import json
 from pathlib import Path
 
 from enttag.atomic import write_text
 from enttag.experiments import plots
-from enttag.experiments.entity_view import errors_page
+from enttag.experiments.entity_view import errors_page, errors_svg
 from enttag.stage import run
 
 
@@ -25,6 +25,7 @@ def main() -> None:
     with open("metrics/view_test.jsonl", encoding="utf-8") as f:
         rows = [json.loads(line) for line in f]
     write_text(out / "errors_test.html", errors_page(rows))
+    write_text(out / "errors_test.svg", errors_svg(rows))
 
 
 if __name__ == "__main__":

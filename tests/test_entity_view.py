@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -16,7 +17,13 @@ from conftest import tiny_sentences, write_conll
 from enttag.cli import main
 from enttag.data.readers import read_corpus
 from enttag.errors import InputError
-from enttag.experiments.entity_view import ViewSentence, errors_page, render, span_classes
+from enttag.experiments.entity_view import (
+    ViewSentence,
+    errors_page,
+    errors_svg,
+    render,
+    span_classes,
+)
 from enttag.formats import label_studio_task
 from enttag.labels import ENT
 from enttag.scoring.spans import spans, spans_from_probs, view_rows, worst_sentences
@@ -102,6 +109,10 @@ def test_view_rows_add_probs_and_a_seeded_sample_of_correct_sentences():
     counter = parse(errors_page(rows))
     assert counter.texts == [r["text"] for r in rows]
     assert len(counter.marked) == sum(len(r["gold_spans"]) + len(r["pred_spans"]) for r in rows)
+    svg = ElementTree.fromstring(errors_svg(rows))  # well-formed XML, for dvc plots
+    cells = svg.iter("{http://www.w3.org/1999/xhtml}td")
+    texts = ["".join(td.itertext()) for td in cells if td.get("class") == "text"]
+    assert texts == [r["text"] for r in rows]
 
 
 def write_tasks(path: Path, tasks: list) -> Path:
@@ -279,3 +290,8 @@ def test_errors_view_renders_in_chromium_with_every_span(tiny_repo, tmp_path):
     assert (pixels.min(axis=2) < 200).mean() > 0.01, "the page rendered blank"
     red = np.abs(pixels - [214, 39, 40]).sum(axis=2) < 30  # missed-entity underline
     assert red.sum() > 50, "no span marks drawn"
+
+    chromium(f"--screenshot={shot}", "--window-size=1000,700", (page.with_suffix(".svg")).as_uri())
+    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    red = np.abs(pixels - [214, 39, 40]).sum(axis=2) < 30
+    assert red.sum() > 50, "the SVG version (for dvc plots) draws no span marks"

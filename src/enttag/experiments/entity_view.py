@@ -8,10 +8,14 @@ P(Ent) (a ``title`` attribute). Inline CSS only: no script, no network.
 
 Each marked span is one or more ``<span data-gold="k">`` / ``<span data-pred="k">``
 segments (k numbers the spans of one sentence), so a page's spans can be counted.
+
+``dvc plots`` shows images but not HTML, so :func:`as_svg` wraps the same markup in
+an SVG ``foreignObject`` (no hover there: the HTML page has it).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -25,7 +29,9 @@ td, th { padding: 0.45em 0.6em; vertical-align: top; border-bottom: 1px solid #d
 th { text-align: left; background: #f3f3f3; }
 td.text { font-size: 1.35em; line-height: 2; white-space: pre-wrap; word-break: break-all; }
 td.meta { font-size: 0.85em; color: #555; white-space: nowrap; }
-.legend span.key { margin-right: 1.4em; padding: 0 0.3em; }
+td.notes { font-size: 0.85em; color: #555; width: 14em; }
+.legend { line-height: 2; }
+.legend span.key { margin-right: 1.4em; padding: 0 0.3em; white-space: nowrap; }
 .g { border-bottom: 2px solid #222; }
 .g.missed { border-bottom: 3px solid #d62728; }
 .p.exact { background: #a8e0a0; }
@@ -104,21 +110,28 @@ def sentence_html(s: ViewSentence) -> str:
 def row_html(s: ViewSentence) -> str:
     return (
         f'<tr><td class="meta">{escape(s.label)}</td><td class="text">{sentence_html(s)}</td>'
-        f'<td class="meta">{escape(s.notes)}</td></tr>\n'
+        f'<td class="notes">{escape(s.notes)}</td></tr>\n'
     )
 
 
-def page_start(title: str, intro: str, with_gold: bool) -> str:
-    """The page up to the first row: head, inline CSS, legend, the table's opening."""
+def _top(title: str, intro: str, with_gold: bool) -> str:
+    """Heading, introduction, legend and the table's opening tag."""
     legend = " ".join(
         f'<span class="key {cls}">{escape(words)}</span>'
         for cls, words in (LEGEND_GOLD if with_gold else LEGEND_PRED)
     )
     return (
-        '<!DOCTYPE html>\n<html lang="zh">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
         f"<h1>{escape(title)}</h1>\n<p>{escape(intro)}</p>\n"
         f'<p class="legend">{legend}</p>\n<table>\n'
+    )
+
+
+def page_start(title: str, intro: str, with_gold: bool) -> str:
+    """The page up to the first row: head, inline CSS, legend, the table's opening."""
+    return (
+        '<!DOCTYPE html>\n<html lang="zh">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+        + _top(title, intro, with_gold)
     )
 
 
@@ -129,13 +142,40 @@ def section_html(heading: str) -> str:
     return f'<tr><th colspan="3">{escape(heading)}</th></tr>\n'
 
 
-def render(title: str, intro: str, sections: Sequence[tuple[str, Sequence[ViewSentence]]]) -> str:
-    """The whole page: one table section per ``(heading, sentences)``."""
-    with_gold = any(s.gold is not None for _, rows in sections for s in rows)
-    body = "".join(
+Sections = Sequence[tuple[str, Sequence[ViewSentence]]]
+
+
+def _rows(sections: Sections) -> str:
+    return "".join(
         section_html(heading) + "".join(row_html(s) for s in rows) for heading, rows in sections
     )
-    return page_start(title, intro, with_gold) + body + PAGE_END
+
+
+def _with_gold(sections: Sections) -> bool:
+    return any(s.gold is not None for _, rows in sections for s in rows)
+
+
+def render(title: str, intro: str, sections: Sections) -> str:
+    """The whole page: one table section per ``(heading, sentences)``."""
+    return page_start(title, intro, _with_gold(sections)) + _rows(sections) + PAGE_END
+
+
+def as_svg(title: str, intro: str, sections: Sections, width: int = 1000) -> str:
+    """The same view as an SVG image (XHTML in a ``foreignObject``), for ``dvc plots``.
+
+    Its height is estimated from the text lengths (about 28 characters a line).
+    """
+    lines = sum(math.ceil(max(len(s.text), 1) / 28) for _, rows in sections for s in rows)
+    height = 220 + 44 * lines + 16 * sum(len(rows) + 1 for _, rows in sections)
+    body = _top(title, intro, _with_gold(sections)) + _rows(sections) + "</table>\n"
+    css = CSS.replace("body {", ".view {")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">\n'
+        '<rect width="100%" height="100%" fill="white"/>\n'
+        f'<foreignObject x="0" y="0" width="{width}" height="{height}">\n'
+        '<div xmlns="http://www.w3.org/1999/xhtml" class="view">\n'
+        f"<style>{css}</style>\n{body}</div>\n</foreignObject>\n</svg>\n"
+    )
 
 
 def from_row(row: dict) -> ViewSentence:
@@ -151,17 +191,28 @@ def from_row(row: dict) -> ViewSentence:
     )
 
 
-def errors_page(rows: Sequence[dict]) -> str:
-    """The test view: sentences with errors first (most first), then the correct sample."""
+def errors_sections(rows: Sequence[dict]) -> tuple[str, str, Sections]:
+    """Title, introduction and sections of the test view: sentences with errors first
+    (most first, as in ``errors_test.jsonl``), then the sample without errors."""
     wrong = [from_row(r) for r in rows if r["errors"]]
     right = [from_row(r) for r in rows if not r["errors"]]
-    return render(
+    return (
         "Test sentences: gold against predicted entities",
         "The sentences with the most character errors (as in metrics/errors_test.jsonl), "
         "then a seeded random sample of sentences without errors. Hover a character for "
-        "its P(Ent).",
+        "its P(Ent) (in the HTML page).",
         [
             (f"{len(wrong)} sentences with the most character errors", wrong),
             (f"{len(right)} sentences without errors (random sample)", right),
         ],
     )
+
+
+def errors_page(rows: Sequence[dict]) -> str:
+    """The test view as a self-contained HTML page."""
+    return render(*errors_sections(rows))
+
+
+def errors_svg(rows: Sequence[dict]) -> str:
+    """The test view as an SVG image (what ``dvc plots show/diff`` displays)."""
+    return as_svg(*errors_sections(rows))
