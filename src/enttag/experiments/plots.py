@@ -51,21 +51,33 @@ def zoomed(values: list[float], margin: float = 0.15) -> tuple[float, float]:
 
 
 def dev_scores(live_metrics: Path, out: Path, baseline_f1: float | None) -> None:
-    """Dev Ent P/R/F1 per evaluation, zoomed to the data, with the baseline's dev Ent F1."""
+    """Dev Ent P/R/F1 per evaluation, the y axis zoomed to them, and the baseline's dev
+    Ent F1: a dashed line, or an arrow at the edge when it lies outside the zoomed range."""
     fig, ax = plt.subplots(figsize=(7, 4))
     shown = []
     for key in ("ent_precision", "ent_recall", "ent_f1"):
         steps, values = read_tsv(live_metrics / "dev" / f"{key}.tsv")
         ax.plot(steps, values, "o-", label=key)
         shown += values
-    if baseline_f1 is not None:
-        ax.axhline(
-            baseline_f1, color="grey", linestyle="--", label=f"baseline ent_f1 {baseline_f1:.3f}"
-        )
-        shown.append(baseline_f1)
+    low, high = zoomed(shown) if shown else (0.0, 1.0)
     ax.set(xlabel="step", ylabel="dev score", title="Dev Ent precision / recall / F1")
-    if shown:
-        ax.set_ylim(*zoomed(shown))
+    ax.set_ylim(low, high)
+    if baseline_f1 is not None:
+        label = f"baseline ent_f1 {baseline_f1:.3f}"
+        if low <= baseline_f1 <= high:
+            ax.axhline(baseline_f1, color="grey", linestyle="--", label=label)
+        else:
+            below = baseline_f1 < low
+            ax.annotate(
+                f"{label} ({'below' if below else 'above'} this range)",
+                xy=(0.98, 0.0 if below else 1.0),
+                xycoords="axes fraction",
+                xytext=(0.97, 0.07 if below else 0.93),
+                arrowprops={"arrowstyle": "->", "color": "grey"},
+                color="grey",
+                ha="right",
+                va="center",
+            )
     ax.legend()
     ax.grid(alpha=0.3)
     save(fig, out)
