@@ -16,7 +16,7 @@ def read_json(path: str):
 
 def main() -> None:
     live, out = Path("dvclive/plots/metrics"), Path("plots")
-    test, dev = read_json("metrics/test.json"), read_json("metrics/dev.json")
+    test, dev = read_json("metrics/test_report.json"), read_json("metrics/dev_report.json")
     plots.loss_curve(live, out / "loss.png")
     plots.dev_scores(live, out / "dev_scores.png", dev.get("baseline", {}).get("ent_f1"))
     plots.confusion_matrix(test["confusion"], out / "confusion_test.png", "Test confusion")

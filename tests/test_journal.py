@@ -6,6 +6,7 @@ test_experiments.py builds a journal from a real `dvc exp show --json`.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,15 +14,16 @@ import pytest
 
 from enttag.experiments import journal, runs
 from enttag.experiments.journal import classification_text, journal_text, standing
-from enttag.experiments.runs import Run, ranked, restore_dropped, runs_from_show
+from enttag.experiments.runs import Run, ranked, runs_from_show, with_report
+from enttag.scoring.evaluate import headline
 from enttag.scoring.scores import report
 
 BASE, EXP_A, EXP_B, EXP_Q = "a" * 40, "b" * 40, "c" * 40, "d" * 40
 PARAMS = {"train": {"ent_weight": 1.0, "head_lr": 0.001, "seed": 0}, "evaluate": {"seed": 0}}
 
 
-def scores(seed: int, ci: tuple[float, float]) -> dict:
-    """metrics/test.json from a real sklearn report, its interval already restored."""
+def full_report(seed: int, ci: tuple[float, float]) -> dict:
+    """metrics/test_report.json from a real sklearn report."""
     rng = np.random.default_rng(seed)
     gold = [rng.integers(0, 2, 30) for _ in range(5)]
     pred = [np.where(rng.random(30) < 0.8, g, 1 - g) for g in gold]
@@ -30,7 +32,9 @@ def scores(seed: int, ci: tuple[float, float]) -> dict:
         "verdict": "learned",
         "verdict_reason": "learned: above chance",
         "mcc": 0.5,
-        "baseline_lift": {"ent_f1_diff": 0.1},
+        "spans": {"f1": 0.6},
+        "baseline": {"ent_f1": 0.5},
+        "baseline_lift": {"ent_f1_diff": 0.1, "ci": [0.05, 0.15]},
         "at_dev_threshold": {
             "threshold": 0.4,
             "ent_precision": 0.7,
@@ -40,6 +44,11 @@ def scores(seed: int, ci: tuple[float, float]) -> dict:
         },
         "ent_f1_ci": list(ci),
     }
+
+
+def scores(seed: int, ci: tuple[float, float]) -> dict:
+    """The lean metrics/test.json evaluate writes for that report."""
+    return headline(full_report(seed, ci), {"dev": {"ent_f1": 0.7}, "best_step": 3})
 
 
 def row(rev: str, name: str, params: dict, test: dict | None) -> dict:
@@ -85,7 +94,7 @@ def test_runs_from_show_lists_commit_and_experiments(show):
 
 
 def scored(name: str, f1: float, ci: list[float] | None) -> Run:
-    test = {"Ent": {"f1-score": f1}} | ({"ent_f1_ci": ci} if ci else {})
+    test = {"ent_f1": f1} | ({"ent_f1_lo": ci[0], "ent_f1_hi": ci[1]} if ci else {})
     return Run(name, name, "main", "success", {}, test)
 
 
@@ -108,22 +117,27 @@ def test_classification_text_matches_sklearn():
     assert classification_text(json.loads(json.dumps(as_dict))) == as_text
 
 
-def test_restore_dropped_adds_only_what_dvc_left_out():
-    reported = {"Ent": {"f1-score": 0.5}, "baseline_lift": {"ent_f1_diff": 0.1}}
-    file = {
-        "Ent": {"f1-score": 0.4999},
-        "ent_f1_ci": [0.4, 0.6],
-        "baseline_lift": {"ent_f1_diff": 0.1, "ci": [0.0, 0.2]},
-    }
-    assert restore_dropped(reported, file) == {
-        "Ent": {"f1-score": 0.5},
-        "ent_f1_ci": [0.4, 0.6],
-        "baseline_lift": {"ent_f1_diff": 0.1, "ci": [0.0, 0.2]},
-    }
+def test_lean_metrics_are_flat_scalars_dvc_keeps():
+    lean = scores(0, (0.5, 0.7))
+    assert all(isinstance(v, int | float | str) for v in lean.values())
+    assert (lean["ent_f1_lo"], lean["ent_f1_hi"]) == (0.5, 0.7)
+    assert (lean["lift"], lean["lift_lo"], lean["lift_hi"]) == (0.1, 0.05, 0.15)
+    assert lean["ent_f1"] == full_report(0, (0.5, 0.7))["Ent"]["f1-score"]
+    assert (lean["tuned_ent_f1"], lean["best_dev_ent_f1"], lean["best_step"]) == (0.75, 0.7, 3)
+
+
+def test_with_report_reads_the_full_report_of_the_run_commit(monkeypatch):
+    full = full_report(1, (0.6, 0.9))
+    files = {f"{EXP_A}:metrics/test_report.json": json.dumps(full).encode()}
+    monkeypatch.setattr(runs, "command_output", lambda cmd: files.get(cmd[2]))
+    run_a = Run("w10", EXP_A, "main", "success", {}, scores(1, (0.6, 0.9)))
+    assert with_report(run_a).report == full
+    assert with_report(Run("w4", EXP_B, "main", "success", {}, {})).report == {}
 
 
 def test_journal_text_table_sections_and_pending(show):
-    runs = runs_from_show(show)
+    reports = {BASE: full_report(0, (0.5, 0.7)), EXP_A: full_report(1, (0.6, 0.9))}
+    runs = [replace(r, report=reports.get(r.rev, {})) for r in runs_from_show(show)]
     assets = {
         BASE: ("journal/main-loss.png", "journal/main-errors_test.jsonl"),
         EXP_A: ("journal/w10-loss.png", None),
@@ -144,15 +158,18 @@ def test_journal_text_table_sections_and_pending(show):
     assert "[journal/main-errors_test.jsonl](journal/main-errors_test.jsonl)" in text
     assert "No `plots/loss.png` in this run's commit." in text
     assert "| dev-tuned | 0.400 | 0.7000 | 0.8000 | 0.7500 | 0.7400 |" in text
+    assert "0.7500 (t=0.400)" in text and "[0.6000, 0.9000]" in text
+    w4 = text.split("\n## w4\n", 1)[1]
+    assert "No `metrics/test_report.json` in this run's commit." in w4
     assert "`train.ent_weight=4`, `train.head_lr=0.005`" in text
 
 
-def test_write_journal_takes_intervals_and_assets_from_each_commit(show, tmp_path, monkeypatch):
+def test_write_journal_takes_reports_and_assets_from_each_commit(show, tmp_path, monkeypatch):
     files = {
         f"{rev}:{path}": content
         for rev, test in ((BASE, 0), (EXP_A, 1), (EXP_B, 2))
         for path, content in {
-            "metrics/test.json": json.dumps({"ent_f1_ci": [0.1 * test, 0.9]}).encode(),
+            "metrics/test_report.json": json.dumps(full_report(test, (0.1 * test, 0.9))).encode(),
             "plots/loss.png": b"\x89PNG" + bytes([test]),
         }.items()
     }
@@ -163,14 +180,13 @@ def test_write_journal_takes_intervals_and_assets_from_each_commit(show, tmp_pat
         assert cmd[:2] == ["git", "show"]
         return files.get(cmd[2])
 
-    for r in (show[1], *(e["revs"][0] for e in show[1]["experiments"])):
-        for metrics in r["data"]["metrics"].values():
-            del metrics["data"]["ent_f1_ci"]  # DVC drops list-valued metrics
     monkeypatch.setattr(runs, "command_output", fake)
     out = tmp_path / "docs" / "EXPERIMENTS.md"
     assert journal.run(SimpleNamespace(out=out)) == 0
     text = out.read_text(encoding="utf-8")
     assert (tmp_path / "docs/journal/w10-loss.png").read_bytes() == b"\x89PNG\x01"
     assert not (tmp_path / "docs/journal/w10-errors_test.jsonl").exists()
-    assert "[0.1000, 0.9000]" in text and "[0.2000, 0.9000]" in text
+    assert "Ent F1 95% CI [0.1000, 0.9000]" in text  # w10's section, from its own report
+    assert "Ent F1 95% CI [0.2000, 0.9000]" in text
+    assert text.count("weighted avg") == 3
     assert "Worst test sentences" not in text
