@@ -9,10 +9,15 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 setup: $(STAMP)
 
 # (Re)install when pyproject.toml changes; torch==2.13.0 resolves to the local CPU build.
+# With npm present, also build the offline template for `dvc plots` (vega inlined); a
+# failure there (no network) only warns: DVC then keeps its CDN page.
 $(STAMP): pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@if command -v npm >/dev/null 2>&1; then $(VENV)/bin/enttag plots-template || \
+	  echo "warning: no offline plots template; dvc plots pages load vega from a CDN"; \
+	else echo "npm not found: dvc plots pages load vega from a CDN (see README)"; fi
 	touch $(STAMP)
 
 repro: $(STAMP)

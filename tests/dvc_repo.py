@@ -21,6 +21,7 @@ PROJECT_FILES = [
     ".dvcignore",
     ".dvc/config",
     ".dvc/.gitignore",
+    ".dvc/plots",
     "stages",
     "src",
 ]

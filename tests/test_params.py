@@ -27,7 +27,11 @@ def test_every_section_of_the_shipped_params_is_valid():
         ("train", {"lr": 1e-3}, "train.lr is not a known key"),
         ("prepare", {"max_train": "all"}, "prepare.max_train must be int or null, got 'all'"),
         ("prepare", {"dev_fraction": 0}, "prepare.dev_fraction must be in (0, 1), got 0"),
-        ("data", {"format": "csv"}, "data.format must be one of conll, cluener, got 'csv'"),
+        (
+            "data",
+            {"format": "csv"},
+            "data.format must be one of conll, cluener, label-studio, got 'csv'",
+        ),
         ("tokenize", {"max_length": 16, "stride": 14}, "tokenize.stride must be <= max_length - 3"),
         ("model", {"prune_vocab": "yes"}, "model.prune_vocab must be bool, got 'yes'"),
     ],

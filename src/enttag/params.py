@@ -76,7 +76,7 @@ class DataParams:
     train: str
     dev: str | None
     test: str
-    format: str = one_of("conll", "cluener")
+    format: str = one_of("conll", "cluener", "label-studio")
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,7 @@ class EvaluateParams:
     bootstrap: int = positive()
     seed: int
     n_errors: int = non_negative()
+    n_correct: int = non_negative()
 
 
 SECTIONS: dict[str, type] = {

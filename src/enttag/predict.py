@@ -9,6 +9,8 @@ formats:
   spans  the text, then one indented "[start, end)  entity" line per span
   tags   one "char<TAB>Ent|O" line per character, a blank line between texts
   jsonl  {"text": ..., "spans": [[start, end, "Ent"], ...]} per text (+ "probs")
+  html   one self-contained page: predicted entities highlighted, P(Ent) on hover
+  label-studio  a JSON list of Label Studio tasks with the spans as pre-annotations
 
 examples:
   enttag predict --model models/model.pkl "张三在北京大学工作。"
@@ -23,22 +25,21 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
 from enttag.errors import InputError
+from enttag.formats import HTML, LABEL_STUDIO, Format
 from enttag.scoring.spans import spans_from_probs, tags_from_probs
 
 if TYPE_CHECKING:
     from enttag.model.tagger import Tagger
 
-HELP = "tag text with a trained model (spans, tags or JSON lines)"
+HELP = "tag text with a trained model (spans, tags, JSON lines, HTML or Label Studio)"
 CHUNK = 1024  # texts tagged together; their windows are batched by length
-
-Formatter = Callable[[str, np.ndarray, float, bool], str]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -176,10 +177,12 @@ def utf8_stdout() -> IO[str]:
 def write_all(
     out: IO[str], items: Iterable[tuple[str, np.ndarray]], cut: float, fmt: str, with_probs: bool
 ) -> None:
-    formatter, separator = FORMATS[fmt]
+    form = FORMATS[fmt]
+    out.write(form.head)
     for i, (text, p_ent) in enumerate(items):
-        out.write((separator if i else "") + formatter(text, p_ent, cut, with_probs))
+        out.write((form.separator if i else "") + form.block(text, p_ent, cut, with_probs))
         out.flush()
+    out.write(form.tail)
 
 
 def spans_block(text: str, p_ent: np.ndarray, cut: float, _: bool) -> str:
@@ -200,8 +203,10 @@ def json_line(text: str, p_ent: np.ndarray, cut: float, with_probs: bool) -> str
     return json.dumps(row, ensure_ascii=False) + "\n"
 
 
-FORMATS: dict[str, tuple[Formatter, str]] = {
-    "spans": (spans_block, "\n"),
-    "tags": (tags_block, "\n"),
-    "jsonl": (json_line, ""),
+FORMATS: dict[str, Format] = {
+    "spans": Format(spans_block, "\n"),
+    "tags": Format(tags_block, "\n"),
+    "jsonl": Format(json_line, ""),
+    "html": HTML,
+    "label-studio": LABEL_STUDIO,
 }

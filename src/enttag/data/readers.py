@@ -1,8 +1,10 @@
 """Read tagged Chinese corpora into character-level Ent/O sentences.
 
-Two formats: CoNLL-style (one ``char<tab or space>tag`` per line, a blank line
-between sentences; BIO, BIOES or BMES tags) and CLUENER-style JSON lines with
-inclusive mention offsets. Any tag other than ``O`` marks an ``Ent`` character.
+Three formats: CoNLL-style (one ``char<tab or space>tag`` per line, a blank line
+between sentences; BIO, BIOES or BMES tags), CLUENER-style JSON lines with
+inclusive mention offsets, and Label Studio's JSON export (a list of tasks whose
+``labels`` regions have half-open character offsets). Any tag or label other than
+``O`` marks an ``Ent`` character.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from enttag.errors import InputError
 from enttag.labels import LABELS
 
-FORMATS = ("conll", "cluener")
+FORMATS = ("conll", "cluener", "label-studio")
 
 _TAG = re.compile(r"O|[BIMES]-\S+")
 # A character followed by a word-position mark (Weibo: "张0", "e10"); a run of
@@ -45,8 +47,8 @@ class Sentence:
 
 
 def read_corpus(path: str | Path, fmt: str) -> list[Sentence]:
-    """Read a ``"conll"`` or ``"cluener"`` file; raise InputError on bad or empty input."""
-    readers = {"conll": _read_conll, "cluener": _read_cluener}
+    """Read a file in one of ``FORMATS``; raise InputError on bad or empty input."""
+    readers = {"conll": _read_conll, "cluener": _read_cluener, "label-studio": _read_label_studio}
     if fmt not in readers:
         raise ValueError(f"unknown corpus format {fmt!r}; expected one of {FORMATS}")
     sentences = readers[fmt](Path(path))
@@ -170,3 +172,82 @@ def _cluener_span(text: str, kind: str, mention: str, span: Any) -> tuple[int, i
             f"not the mention {mention!r}"
         )
     return start, end
+
+
+def _read_label_studio(path: Path) -> list[Sentence]:
+    """Label Studio's JSON export: each task's first annotation that was not cancelled,
+    else its first prediction. Errors name the line where the task starts."""
+    content = "\n".join(line for _, line in read_lines(path))
+    try:
+        tasks = json.loads(content)
+    except json.JSONDecodeError as e:
+        raise InputError(path, f"invalid JSON: {e.msg} (column {e.colno})", e.lineno) from None
+    if not isinstance(tasks, list):
+        raise InputError(path, "expected a JSON list of tasks (Label Studio's JSON export)", 1)
+    sentences = []
+    for k, task in enumerate(tasks):
+        try:
+            sentences.append(_label_studio_sentence(task))
+        except ValueError as e:
+            raise InputError(path, f"task {k + 1}: {e}", _element_line(content, k)) from None
+    return sentences
+
+
+def _element_line(content: str, k: int) -> int:
+    """The line where element ``k`` of the (valid) top-level JSON list starts."""
+    decoder, at = json.JSONDecoder(), content.index("[") + 1
+    for _ in range(k + 1):
+        at += len(content[at:]) - len(content[at:].lstrip(" \t\r\n,"))
+        start = at
+        _, at = decoder.raw_decode(content, at)
+    return content.count("\n", 0, start) + 1
+
+
+def _label_studio_sentence(task: Any) -> Sentence:
+    data = task.get("data") if isinstance(task, dict) else None
+    text = data.get("text") if isinstance(data, dict) else None
+    if not isinstance(text, str):
+        raise ValueError('expected a task object with a string "data.text"')
+    if not text:
+        raise ValueError('"data.text" is empty')
+    labels = ["O"] * len(text)
+    for start, end in _label_studio_regions(task, text):
+        labels[start:end] = ["Ent"] * (end - start)
+    return Sentence(text, tuple(labels))
+
+
+def _label_studio_results(task: dict) -> list[Any]:
+    annotations = [
+        a
+        for a in task.get("annotations") or []
+        if isinstance(a, dict) and not a.get("was_cancelled")
+    ]
+    chosen = annotations or [p for p in task.get("predictions") or [] if isinstance(p, dict)]
+    if not chosen:
+        raise ValueError("no annotation or prediction (label it, or leave it out of the export)")
+    result = chosen[0].get("result")
+    if not isinstance(result, list):
+        raise ValueError('"result" is not a list')
+    return result
+
+
+def _label_studio_regions(task: dict, text: str) -> Iterator[tuple[int, int]]:
+    """Half-open (start, end) of every ``labels`` region, checked against ``text``."""
+    for region in _label_studio_results(task):
+        if not isinstance(region, dict) or region.get("type") != "labels":
+            continue  # other controls (choices, text areas, relations) mark no characters
+        value = region.get("value")
+        if not isinstance(value, dict):
+            raise ValueError('a "labels" region has no "value" object')
+        start, end = value.get("start"), value.get("end")
+        if not (type(start) is int and type(end) is int and 0 <= start < end <= len(text)):
+            raise ValueError(
+                f"region start {start!r}, end {end!r} is not a span of a text of "
+                f"{len(text)} characters"
+            )
+        if "text" in value and value["text"] != text[start:end]:
+            raise ValueError(
+                f"region [{start}, {end}) says {value['text']!r} but the text there is "
+                f"{text[start:end]!r}"
+            )
+        yield start, end

@@ -35,22 +35,52 @@ def save(fig: plt.Figure, path: Path) -> None:
 
 
 def loss_curve(live_metrics: Path, out: Path) -> None:
+    """Training and dev loss on a log scale (a linear one flattens everything after warm-up)."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, style in (("fit/loss", "-"), ("dev/loss", "o-")):
         steps, values = read_tsv(live_metrics / f"{name}.tsv")
         ax.plot(steps, values, style, label=name)
-    ax.set(xlabel="step", ylabel="weighted cross-entropy", title="Loss")
+    ax.set(xlabel="step", ylabel="weighted cross-entropy (log scale)", title="Loss", yscale="log")
     ax.legend()
-    ax.grid(alpha=0.3)
+    ax.grid(alpha=0.3, which="both")
     save(fig, out)
 
 
-def dev_scores(live_metrics: Path, out: Path) -> None:
+def zoomed(values: list[float], margin: float = 0.15) -> tuple[float, float]:
+    """Y limits around ``values`` with ``margin`` of their range on each side, within [0, 1]."""
+    low, high = min(values), max(values)
+    pad = max((high - low) * margin, 0.005)
+    return max(low - pad, 0.0), min(high + pad, 1.0)
+
+
+def dev_scores(live_metrics: Path, out: Path, baseline_f1: float | None) -> None:
+    """Dev Ent P/R/F1 per evaluation, the y axis zoomed to them, and the baseline's dev
+    Ent F1: a dashed line, or an arrow at the edge when it lies outside the zoomed range."""
     fig, ax = plt.subplots(figsize=(7, 4))
+    shown = []
     for key in ("ent_precision", "ent_recall", "ent_f1"):
         steps, values = read_tsv(live_metrics / "dev" / f"{key}.tsv")
         ax.plot(steps, values, "o-", label=key)
-    ax.set(xlabel="step", ylabel="dev score", title="Dev Ent precision / recall / F1", ylim=(0, 1))
+        shown += values
+    low, high = zoomed(shown) if shown else (0.0, 1.0)
+    ax.set(xlabel="step", ylabel="dev score", title="Dev Ent precision / recall / F1")
+    ax.set_ylim(low, high)
+    if baseline_f1 is not None:
+        label = f"baseline ent_f1 {baseline_f1:.3f}"
+        if low <= baseline_f1 <= high:
+            ax.axhline(baseline_f1, color="grey", linestyle="--", label=label)
+        else:
+            below = baseline_f1 < low
+            ax.annotate(
+                f"{label} ({'below' if below else 'above'} this range)",
+                xy=(0.98, 0.0 if below else 1.0),
+                xycoords="axes fraction",
+                xytext=(0.97, 0.07 if below else 0.93),
+                arrowprops={"arrowstyle": "->", "color": "grey"},
+                color="grey",
+                ha="right",
+                va="center",
+            )
     ax.legend()
     ax.grid(alpha=0.3)
     save(fig, out)
@@ -85,13 +115,16 @@ def confusion_matrix(confusion: dict[str, dict[str, int]], out: Path, title: str
 
 
 def pr_curve(points: list[dict[str, float]], threshold: float | None, out: Path) -> None:
+    """The dev PR curve with the argmax cut (0.5) and the dev-tuned threshold marked."""
     fig, ax = plt.subplots(figsize=(5, 4))
     ax.plot([p["recall"] for p in points], [p["precision"] for p in points])
-    if threshold is not None and points:
-        best = min(points, key=lambda p: abs(p["threshold"] - threshold))
-        ax.plot(
-            best["recall"], best["precision"], "o", label=f"dev-tuned threshold {threshold:.3f}"
-        )
+    marks = [(0.5, "s", "argmax, P(Ent) >= 0.5")]
+    if threshold is not None:
+        marks.append((threshold, "o", f"dev-tuned threshold {threshold:.3f}"))
+    for cut, marker, label in marks if points else []:
+        near = min(points, key=lambda p: abs(p["threshold"] - cut))
+        ax.plot(near["recall"], near["precision"], marker, label=label, fillstyle="none", ms=9)
+    if points:
         ax.legend()
     ax.set(
         xlabel="Ent recall",

@@ -28,7 +28,7 @@ from enttag.model.network import model_from_checkpoint, read_checkpoint
 from enttag.params import EvaluateParams
 from enttag.scoring.bootstrap import summary
 from enttag.scoring.scores import ent_prf, gold_per_sentence, report
-from enttag.scoring.spans import error_kinds, span_scores, worst_sentences
+from enttag.scoring.spans import error_kinds, span_scores, view_rows, worst_sentences
 from enttag.scoring.threshold import pr_curve
 from enttag.scoring.verdict import explain, verdict
 
@@ -218,7 +218,12 @@ def evaluate_model(
             write_json(metrics_dir / "test.json", headline(scores.metrics, checkpoint["train"]))
             write_text(metrics_dir / "test_report.txt", report_text(split, scores))
             texts = [s.text for s in read_prepared(prepared_dir / "test.jsonl")]
-            worst = worst_sentences(texts, gold, apply_threshold(p_ent, 0.5), cfg.n_errors)
+            pred = apply_threshold(p_ent, 0.5)
+            worst = worst_sentences(texts, gold, pred, cfg.n_errors)
             write_jsonl(metrics_dir / "errors_test.jsonl", worst)
+            view = view_rows(
+                worst, texts, gold, pred, p_ent, n_correct=cfg.n_correct, seed=cfg.seed
+            )
+            write_jsonl(metrics_dir / "view_test.jsonl", view)
         results[split] = scores
     return results

@@ -92,6 +92,17 @@ def _described(labels: np.ndarray, text: str) -> list[list[Any]]:
     return [[s, e, text[s:e]] for s, e in spans(labels)]
 
 
+def _sentence_row(i: int, text: str, gold: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
+    return {
+        "index": int(i),
+        "text": text,
+        "errors": int((gold != pred).sum()),
+        "gold_spans": _described(gold, text),
+        "pred_spans": _described(pred, text),
+        "error_kinds": error_kinds(gold, pred),
+    }
+
+
 def worst_sentences(
     texts: Sequence[str], gold_seqs: Seqs, pred_seqs: Seqs, n: int
 ) -> list[dict[str, Any]]:
@@ -105,18 +116,29 @@ def worst_sentences(
     check_aligned(gold_seqs, texts, "texts")
     errors = np.array([int((g != p).sum()) for g, p in zip(gold_seqs, pred_seqs, strict=True)])
     order = np.argsort(-errors, kind="stable")[:n]
-    return [
-        {
-            "index": int(i),
-            "text": texts[i],
-            "errors": int(errors[i]),
-            "gold_spans": _described(gold_seqs[i], texts[i]),
-            "pred_spans": _described(pred_seqs[i], texts[i]),
-            "error_kinds": error_kinds(gold_seqs[i], pred_seqs[i]),
-        }
-        for i in order
-        if errors[i]
+    return [_sentence_row(i, texts[i], gold_seqs[i], pred_seqs[i]) for i in order if errors[i]]
+
+
+def view_rows(
+    worst: Sequence[dict[str, Any]],
+    texts: Sequence[str],
+    gold_seqs: Seqs,
+    pred_seqs: Seqs,
+    p_ent: Seqs,
+    *,
+    n_correct: int,
+    seed: int,
+) -> list[dict[str, Any]]:
+    """What the entity view shows: the ``worst`` rows, then ``n_correct`` sentences
+    without errors (a seeded random sample, in index order), each with ``p_ent``
+    (P(Ent) per character, 3 decimals)."""
+    correct = [
+        i for i, (g, p) in enumerate(zip(gold_seqs, pred_seqs, strict=True)) if (g == p).all()
     ]
+    rng = np.random.default_rng(seed)
+    sample = sorted(rng.choice(correct, size=min(n_correct, len(correct)), replace=False).tolist())
+    rows = [*worst, *(_sentence_row(i, texts[i], gold_seqs[i], pred_seqs[i]) for i in sample)]
+    return [r | {"p_ent": np.round(p_ent[r["index"]], 3).tolist()} for r in rows]
 
 
 def tags_from_probs(p_ent: np.ndarray, cut: float) -> list[str]:
