@@ -33,7 +33,7 @@ def write(path: Path, text: str) -> Path:
 
 
 def stage(cwd: Path, name: str, **sections: dict) -> subprocess.CompletedProcess:
-    """Run ``python -m stages.<name>`` in ``cwd`` on the shipped params with ``sections`` changes."""
+    """Run ``python -m stages.<name>`` in ``cwd``, shipped params changed by ``sections``."""
     params = {s: raw_section(s) | sections.get(s, {}) for s in SECTIONS}
     write(cwd / "params.yaml", yaml.safe_dump(params, allow_unicode=True))
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
