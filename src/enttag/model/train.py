@@ -118,21 +118,28 @@ def diverged(step: int, loss: float, grad_norm: float, optimizer) -> Diverged:
     )
 
 
-def train(
+def train(cfg: TrainParams, model_cfg: ModelParams, tok_cfg: TokenizeParams, **paths: Path) -> dict:
+    """Train; log step metrics to ``live_dir`` (dvclive); save the best model to ``model_path``.
+
+    Resumes from a matching checkpoint in ``checkpoint_dir``; removes it once the model is saved.
+    SIGINT/SIGTERM, from the start, stop at a step boundary with a checkpoint.
+    """
+    with StopSignals() as signals:
+        return _train(cfg, model_cfg, tok_cfg, signals=signals, **paths)
+
+
+def _train(
     cfg: TrainParams,
     model_cfg: ModelParams,
     tok_cfg: TokenizeParams,
     *,
+    signals: StopSignals,
     tokenized_dir: Path,
     encoder_dir: Path,
     model_path: Path,
     live_dir: Path,
     checkpoint_dir: Path,
 ) -> dict:
-    """Train; log step metrics to ``live_dir`` (dvclive); save the best model to ``model_path``.
-
-    Resumes from a matching checkpoint in ``checkpoint_dir``; removes it once the model is saved.
-    """
     # -- setup: device, seed, data, model, optimiser, schedule -------------------------------
     device = resolve_device(cfg.device)
     set_seed(cfg.seed)
@@ -180,7 +187,7 @@ def train(
         )
 
     # -- the loop -------------------------------------------------------------------------
-    with StopSignals() as signals, progress:  # a message after the bar starts on its own line
+    with progress:  # closed first: a message after the bar starts on its own line
         for epoch in range(at.epoch, cfg.epochs):
             if epoch != at.epoch:
                 at.epoch, at.position = epoch, 0
