@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -217,16 +218,12 @@ def test_a_newer_model_format_has_its_own_message(tmp_path):
 
 
 @pytest.mark.slow
-def test_an_edited_corpus_file_at_an_absolute_path_is_seen_by_dvc(tiny_repo):
+def test_an_edited_corpus_file_at_an_absolute_path_is_seen_by_dvc(tiny_repo, tmp_path):
     from dvc_repo import run
 
-    data_dir = Path(yaml.safe_load((tiny_repo / "params.yaml").read_text())["data"]["dir"])
-    assert data_dir.is_absolute() and not data_dir.is_relative_to(tiny_repo)
-    corpus = tiny_repo / "corpus"
-    import shutil
-
-    shutil.copytree(data_dir, corpus)
     params = yaml.safe_load((tiny_repo / "params.yaml").read_text())
+    corpus = shutil.copytree(params["data"]["dir"], tmp_path / "elsewhere" / "corpus")
+    assert not corpus.is_relative_to(tiny_repo)
     params["data"]["dir"] = str(corpus)
     (tiny_repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["dvc", "commit", "-f", "prepare"], tiny_repo)

@@ -170,7 +170,7 @@ def _train(
         dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None, resume=bool(saved)
     )
     if saved is not None:
-        checkpoints.restore(saved, live)  # RNG states too: nothing may draw from them before
+        checkpoints.restore(saved, live)  # and the RNG states, after the setup drew from them
     chars, t0 = 0, time.perf_counter()
     progress = tqdm(
         total=total_steps, initial=at.step, desc="train", unit="step", dynamic_ncols=True
