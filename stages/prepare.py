@@ -1,19 +1,46 @@
 """prepare: read the corpus, map its tags to Ent/O, write the splits and their counts."""
 
+import sys
 from pathlib import Path
 
-from enttag.data.prepare import split_corpus, split_stats, write_prepared
+from enttag.data.prepare import (
+    check_labelled,
+    overlap_warning,
+    split_corpus,
+    split_stats,
+    write_prepared,
+)
 from enttag.data.readers import read_corpus
+from enttag.errors import EnttagError
 from enttag.params import load_section
 from enttag.stage import run
+
+
+def corpus_file(root: Path, key: str, name: str) -> Path:
+    """``data.dir / name``, refused when outside ``data.dir`` (DVC tracks only that folder)."""
+    path = root / name
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise EnttagError(
+            f"data.{key} {name!r} is outside data.dir {str(root)!r}, so DVC would not track it; "
+            "set data.dir to the folder holding the corpus files (any absolute path works)"
+        )
+    return path
 
 
 def main() -> None:
     data, cfg = load_section("data"), load_section("prepare")
     root = Path(data.dir)
-    train = read_corpus(root / data.train, data.format)
-    dev = read_corpus(root / data.dev, data.format) if data.dev else None
-    test = read_corpus(root / data.test, data.format)
+    paths = {key: corpus_file(root, key, getattr(data, key)) for key in ("train", "test")}
+    if data.dev:
+        paths["dev"] = corpus_file(root, "dev", data.dev)
+    read = {key: read_corpus(path, data.format) for key, path in paths.items()}
+    for key, sentences in read.items():
+        check_labelled(paths[key], sentences)
+    if "dev" in paths:
+        warning = overlap_warning(paths["dev"], read["dev"], paths["test"], read["test"])
+        if warning:
+            print(f"WARNING: {warning}", file=sys.stderr)
+    train, dev, test = read["train"], read.get("dev"), read["test"]
     splits = split_corpus(
         train,
         dev,

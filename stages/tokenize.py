@@ -5,12 +5,14 @@ from pathlib import Path
 
 from enttag.atomic import write_json
 from enttag.encode.tokenized import tokenize_corpus
+from enttag.model.encoder import check_positions
 from enttag.params import load_section
 from enttag.stage import run
 
 
 def main() -> None:
     cfg, model = load_section("tokenize"), load_section("model")
+    check_positions(Path("models/encoder"), cfg.max_length)
     report = tokenize_corpus(
         Path("data/prepared"),
         Path("models/encoder"),

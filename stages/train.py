@@ -1,4 +1,7 @@
-"""train: fine-tune the encoder + linear head; keep the best dev checkpoint."""
+"""train: fine-tune the encoder + linear head; keep the best dev checkpoint.
+
+Killed or interrupted, it leaves ``checkpoints/train/state.pt``: the same command resumes.
+"""
 
 from pathlib import Path
 
@@ -17,6 +20,7 @@ def main() -> None:
         model_path=Path("models/model.pkl"),
         live_dir=Path("dvclive"),
         timing_path=Path("metrics/timing.json"),
+        checkpoint_dir=Path("checkpoints/train"),
     )
     print(summary)
 

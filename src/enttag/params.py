@@ -87,7 +87,7 @@ class PrepareParams:
     max_dev: int | None = positive()
     max_test: int | None = positive()
     dev_fraction: float = _param(lambda v: 0 < v < 1, "in (0, 1)")
-    seed: int
+    seed: int = non_negative()
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ class TokenizeParams:
 class TrainParams:
     """The optimisation: loss weights, learning rates, schedule, device."""
 
-    seed: int
+    seed: int = non_negative()
     epochs: int = positive()
     max_steps: int | None = positive()
     batch_size: int = positive()
@@ -132,12 +132,31 @@ class TrainParams:
     o_weight: float = positive()
     eval_every: int = positive()
     log_every: int = positive()
+    checkpoint_every: int = positive()
     patience: int | None = positive()
     device: str = _param(
         lambda v: v in ("auto", "cpu", "cuda") or (v.startswith("cuda:") and v[5:].isdigit()),
         "auto, cpu, cuda or cuda:N",
     )
     precision: str = one_of("fp32", "bf16")
+
+    def __post_init__(self) -> None:
+        check_device(self.device)
+
+
+def check_device(device: str) -> None:
+    """A CUDA device asked for by name must exist here (``auto`` falls back to the CPU)."""
+    if not device.startswith("cuda"):
+        return
+    import torch  # only when a CUDA device is named: most stages never need torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    index = int(device[5:]) if device.startswith("cuda:") else 0
+    if index >= count:
+        have = f"{count} CUDA device(s)" if count else "no CUDA device"
+        raise ParamsError(
+            f"train.device is {device!r} but this machine has {have}; use auto or cpu"
+        )
 
 
 @dataclass(frozen=True)
@@ -155,7 +174,7 @@ class EvaluateParams:
 
     batch_size: int = positive()
     bootstrap: int = positive()
-    seed: int
+    seed: int = non_negative()
     n_errors: int = non_negative()
     n_correct: int = non_negative()
 

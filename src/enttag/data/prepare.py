@@ -13,6 +13,7 @@ from enttag.data.readers import Sentence, read_lines
 from enttag.errors import EnttagError, InputError
 
 SPLITS = ("train", "dev", "test")
+OVERLAP_WARN = 0.05  # share of test sentences also in dev above which prepare warns
 
 
 def split_corpus(
@@ -40,6 +41,32 @@ def split_corpus(
         if not splits[name]:
             raise EnttagError(f"the {name} split is empty (after carving dev and caps)")
     return splits
+
+
+def check_labelled(path: Path, sentences: Sequence[Sentence]) -> None:
+    """Refuse a file without a single entity label: scoring it would report F1 0 as a result."""
+    if not any("Ent" in s.labels for s in sentences):
+        raise InputError(
+            path,
+            f"no entity labels in any of its {len(sentences):,} sentences; an unlabelled file "
+            "cannot be trained on or scored (to tag it: enttag predict --input FILE)",
+        )
+
+
+def overlap_warning(
+    dev_path: Path, dev: Sequence[Sentence], test_path: Path, test: Sequence[Sentence]
+) -> str | None:
+    """A warning when dev and test are the same file, or share many identical sentences."""
+    if dev_path.resolve() == test_path.resolve():
+        return f"data.dev and data.test are the same file ({test_path}): dev scores are test scores"
+    dev_texts = {s.text for s in dev}
+    shared = sum(s.text in dev_texts for s in test)
+    if shared > OVERLAP_WARN * len(test):
+        return (
+            f"{shared:,} of {len(test):,} test sentences ({shared / len(test):.0%}) are also in "
+            f"dev ({dev_path}): the threshold chosen on dev is partly chosen on test"
+        )
+    return None
 
 
 def _carve(

@@ -21,11 +21,22 @@ from enttag.labels import LABELS
 
 FORMATS = ("conll", "cluener", "label-studio")
 
-_TAG = re.compile(r"O|[BIMES]-\S+")
+# BIO/BIOES/BMES tags, and the bare ``Ent`` that ``enttag predict --format tags`` writes.
+_TAG = re.compile(r"O|Ent|[BIMES]-\S+")
 # A character followed by a word-position mark (Weibo: "张0", "e10"); a run of
 # U+FFFD stands for one character lost in an earlier decoding (Weibo's emoji).
+# Read only in files whose first non-digit token carries a mark: elsewhere "2008"
+# is four characters on one line, an error, never silently cut to "2".
 _MARKED_CHAR = re.compile(r"(\ufffd+|.)[0-9]+", re.DOTALL)
 _SEPARATORS = " \t"
+QUOTE_CHARS = 80
+
+
+def quote(text: str, limit: int = QUOTE_CHARS) -> str:
+    """``repr`` of ``text``, cut to ``limit`` characters (a whole file on one line stays short)."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
 
 
 @dataclass(frozen=True)
@@ -74,16 +85,27 @@ def read_lines(path: Path) -> Iterator[tuple[int, str]]:
         yield number, line.removesuffix("\r")
 
 
+def _position_marked(lines: list[tuple[int, str]]) -> bool:
+    """True if the first token that does not start with a digit carries a Weibo mark."""
+    for _, line in lines:
+        token = re.split(r"[ \t]", line.rstrip(_SEPARATORS))[0]
+        if token and not token[0].isdigit():
+            return len(token) > 1 and bool(_MARKED_CHAR.fullmatch(token))
+    return False
+
+
 def _read_conll(path: Path) -> list[Sentence]:
     sentences: list[Sentence] = []
     chars: list[str] = []
     labels: list[str] = []
     parsed: dict[str, tuple[str, str]] = {}  # line -> (character, label); lines repeat a lot
-    for number, line in read_lines(path):
+    lines = list(read_lines(path))
+    marked = _position_marked(lines)
+    for number, line in lines:
         line = line.rstrip(_SEPARATORS)
         if line:
             if line not in parsed:
-                parsed[line] = _conll_token(path, number, line)
+                parsed[line] = _conll_token(path, number, line, marked)
             char, label = parsed[line]
             chars.append(char)
             labels.append(label)
@@ -95,22 +117,29 @@ def _read_conll(path: Path) -> list[Sentence]:
     return sentences
 
 
-def _conll_token(path: Path, number: int, line: str) -> tuple[str, str]:
-    """Split ``line`` on its last tab or space; return (character, "Ent" or "O")."""
+def _conll_token(path: Path, number: int, line: str, marked: bool) -> tuple[str, str]:
+    """Split ``line`` on its last tab or space; return (character, "Ent" or "O").
+
+    ``marked``: the file carries Weibo position marks ("张0"), dropped here.
+    """
     cut = max(line.rfind("\t"), line.rfind(" "))
     if cut < 0:
-        raise InputError(path, f"no tag after the character in {line!r}", number)
+        raise InputError(path, f"no tag after the character in {quote(line)}", number)
     token, tag = line[:cut], line[cut + 1 :]
-    if "\t" in token or " " in token:
-        raise InputError(path, f"expected 2 fields (character, tag), got more in {line!r}", number)
+    if token not in (" ", "\t") and ("\t" in token or " " in token):  # " " alone: a space
+        cause = f"expected 2 fields (character, tag), got more in {quote(line)}"
+        raise InputError(path, cause, number)
     if len(token) != 1:
-        marked = _MARKED_CHAR.fullmatch(token)
-        if not marked:
-            cause = f"expected a single character before the tag, got {token!r}"
+        mark = _MARKED_CHAR.fullmatch(token) if marked else None
+        if not mark:
+            cause = f"expected a single character before the tag, got {quote(token)}"
+            if len(token) > 1 and not marked:
+                cause += " (one character per line; this file has no position marks like 张0)"
             raise InputError(path, cause, number)
-        token = marked.group(1)[0]
+        token = mark.group(1)[0]
     if not _TAG.fullmatch(tag):
-        raise InputError(path, f"unknown tag {tag!r}; expected O or B-/I-/M-/E-/S-<type>", number)
+        cause = f"unknown tag {quote(tag)}; expected O, Ent or B-/I-/M-/E-/S-<type>"
+        raise InputError(path, cause, number)
     return token, ("O" if tag == "O" else "Ent")
 
 

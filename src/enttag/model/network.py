@@ -22,6 +22,7 @@ from enttag.errors import EnttagError
 from enttag.labels import LABELS
 
 FORMAT = "enttag-model/1"
+REQUIRED = ("state_dict", "encoder_config", "char_to_id", "specials", "labels", "max_length")
 
 
 class EntityTagger(nn.Module):
@@ -45,6 +46,12 @@ def load_encoder(folder: str | Path, num_layers: int | None, dropout: float) -> 
         "attention_probs_dropout_prob": dropout,
     }
     if num_layers is not None:
+        depth = AutoConfig.from_pretrained(str(folder)).num_hidden_layers
+        if num_layers > depth:
+            raise EnttagError(
+                f"model.num_layers is {num_layers} but the encoder in {folder} has only "
+                f"{depth} layers; use at most {depth}, or null for all"
+            )
         overrides["num_hidden_layers"] = num_layers
     verbosity = transformers_logging.get_verbosity()
     transformers_logging.set_verbosity_error()  # dropped layers and an unused pooler are expected
@@ -90,14 +97,14 @@ def save_model(
         "stride": stride,
         **extra,
     }
-    write_with(path, lambda tmp: save_stream(checkpoint, tmp))
+    write_with(path, lambda tmp: save_bytes(checkpoint, tmp))
 
 
-def save_stream(checkpoint: dict[str, Any], tmp: Path) -> None:
-    """torch.save through an open file: given a path, torch names the archive's inner folder
-    after the (random) temporary file, and the same model would not be the same bytes."""
-    with open(tmp, "wb") as f:
-        torch.save(checkpoint, f)
+def save_bytes(obj: Any, path: Path) -> None:
+    """``torch.save`` through a file object: the zip's inner folder is then always
+    ``archive/``, not the (temporary, random) file name, so equal objects give equal bytes."""
+    with path.open("wb") as f:
+        torch.save(obj, f)
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -105,14 +112,26 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise EnttagError(f"{path}: model file not found")
+    if path.stat().st_size == 0:
+        raise EnttagError(f"{path}: empty file, not an enttag model (re-run: dvc repro train)")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as e:
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as e:
+        first = (str(e).splitlines() or [type(e).__name__])[0][:200]
         raise EnttagError(
-            f"{path}: not an enttag model (refused to load it safely: {str(e).splitlines()[0]})"
+            f"{path}: not an enttag model (refused to load it safely: {first})"
         ) from e
-    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
+    marker = checkpoint.get("format") if isinstance(checkpoint, dict) else None
+    if isinstance(marker, str) and marker.startswith("enttag-model/") and marker != FORMAT:
+        raise EnttagError(
+            f"{path}: written in format {marker!r}, this enttag reads {FORMAT!r} "
+            "(a newer or older enttag made it; use that version or retrain)"
+        )
+    if marker != FORMAT:
         raise EnttagError(f"{path}: not an enttag model (no '{FORMAT}' marker)")
+    missing = [key for key in REQUIRED if key not in checkpoint]
+    if missing:
+        raise EnttagError(f"{path}: damaged enttag model, missing {', '.join(missing)}")
     return checkpoint
 
 

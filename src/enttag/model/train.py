@@ -5,6 +5,11 @@ encoder and head learning rates, linear warm-up and decay, gradient clipping,
 periodic dev evaluation with early stopping on dev Ent F1. The best dev
 checkpoint is the one saved. Wall-clock figures (duration, throughput) go only to
 the timing file, so the model file and the step logs are the same bytes on a re-run.
+
+Faults: a resume checkpoint (see :mod:`enttag.model.resume`) is written every
+``checkpoint_every`` steps, at each dev evaluation and on SIGINT/SIGTERM; the
+same command resumes from it and ends with the same bytes as an uninterrupted
+run. A non-finite loss or gradient norm stops training at once.
 """
 
 from __future__ import annotations
@@ -23,14 +28,20 @@ from transformers import get_linear_schedule_with_warmup, set_seed
 
 from dvclive import Live
 from enttag.atomic import write_json
-from enttag.encode.batching import iterate
+from enttag.encode.batching import bucketed_batches, collate
 from enttag.encode.tokenized import TokenizedCorpus
 from enttag.encode.windows import IGNORE
+from enttag.errors import EnttagError
 from enttag.model.inference import autocast, predict, resolve_device, weighted_loss
 from enttag.model.network import EntityTagger, load_encoder, prune_embeddings, save_model
+from enttag.model.resume import Checkpoints, StopSignals
 from enttag.params import ModelParams, TokenizeParams, TrainParams, as_dict
 from enttag.scoring.scores import ent_prf, gold_per_sentence
 from enttag.scoring.threshold import best_threshold
+
+
+class Diverged(EnttagError):
+    """The loss or the gradient norm is no longer a finite number."""
 
 
 @dataclass
@@ -42,6 +53,18 @@ class Best:
     state: dict | None = None
     scores: dict | None = None
     threshold: float | None = None
+
+
+@dataclass
+class Progress:
+    """Where the loop is: everything besides model, optimiser and schedule that a resume needs."""
+
+    step: int = 0
+    epoch: int = 0
+    position: int = 0  # index of the next batch in this epoch's batch order
+    running: float = 0.0  # training-loss sum since the last log point
+    running_n: int = 0
+    evals_without_gain: int = 0
 
 
 def param_groups(model: EntityTagger, cfg: TrainParams) -> list[dict]:
@@ -86,16 +109,39 @@ def evaluate_dev(
     return {"loss": loss, **ent_prf(gold, pred), "probs": probs}
 
 
-def train(
+def diverged(step: int, loss: float, grad_norm: float, optimizer) -> Diverged:
+    """The error naming the step, loss, gradient norm and learning rates."""
+    lrs = {g["name"].removesuffix("_no_decay"): g["lr"] for g in optimizer.param_groups}
+    rates = ", ".join(f"{name} {lr:.3g}" for name, lr in lrs.items())
+    return Diverged(
+        f"training diverged at step {step}: loss {loss:.4g}, gradient norm {grad_norm:.4g} "
+        f"(learning rates: {rates}); no model written. Lower train.encoder_lr/head_lr "
+        "or train.max_grad_norm"
+    )
+
+
+def train(cfg: TrainParams, model_cfg: ModelParams, tok_cfg: TokenizeParams, **paths: Path) -> dict:
+    """Train; log step metrics to ``live_dir`` (dvclive); save the best model to ``model_path``.
+
+    Resumes from a matching checkpoint in ``checkpoint_dir``; removes it once the model is saved.
+    SIGINT/SIGTERM, from the start, stop at a step boundary with a checkpoint.
+    """
+    with StopSignals() as signals:
+        return _train(cfg, model_cfg, tok_cfg, signals=signals, **paths)
+
+
+def _train(
     cfg: TrainParams,
     model_cfg: ModelParams,
     tok_cfg: TokenizeParams,
     *,
+    signals: StopSignals,
     tokenized_dir: Path,
     encoder_dir: Path,
     model_path: Path,
     live_dir: Path,
     timing_path: Path,
+    checkpoint_dir: Path,
 ) -> dict:
     """Train; log step metrics to ``live_dir`` (dvclive); save the best model to ``model_path``.
 
@@ -118,75 +164,119 @@ def train(
         optimizer, int(cfg.warmup_ratio * total_steps), total_steps
     )
 
-    live = Live(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None)
-    best, evals_without_gain, step, stop = Best(), 0, 0, False
-    running, running_n, chars, t0 = 0.0, 0, 0, time.perf_counter()
-    progress = tqdm(total=total_steps, desc="train", unit="step", dynamic_ncols=True)
+    # -- resume: a checkpoint of this very run (same params, data, encoder) continues it ------
+    params = {"train": as_dict(cfg), "model": as_dict(model_cfg), "tokenize": as_dict(tok_cfg)}
+    checkpoints = Checkpoints(checkpoint_dir, params, [tokenized_dir, encoder_dir])
+    at, best, stop = Progress(), Best(), False
+    saved = checkpoints.load()
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        at, best = Progress(**saved["progress"]), Best(**saved["best"])
+    live = Live(
+        dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None, resume=bool(saved)
+    )
+    if saved is not None:
+        checkpoints.restore(saved, live)  # and the RNG states, after the setup drew from them
+    chars, t0 = 0, time.perf_counter()
+    progress = tqdm(
+        total=total_steps, initial=at.step, desc="train", unit="step", dynamic_ncols=True
+    )
+
+    def save_checkpoint() -> None:
+        checkpoints.save(
+            model=model.state_dict(),
+            optimizer=optimizer.state_dict(),
+            scheduler=scheduler.state_dict(),
+            progress=vars(at),
+            best=vars(best),
+            live=live,
+        )
 
     # -- the loop -------------------------------------------------------------------------
-    for epoch in range(cfg.epochs):
-        model.train()
-        for batch in iterate(
-            train_data, cfg.batch_size, corpus.specials.pad, shuffle=True, seed=cfg.seed + epoch
-        ):
-            input_ids = batch["input_ids"].to(device)
-            labels = batch["labels"].to(device)
-            with autocast(device, cfg.precision):
-                logits = model(input_ids, batch["attention_mask"].to(device))
-            loss = weighted_loss(logits.float().flatten(0, 1), labels.flatten(), weights)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
+    with progress:  # closed first: a message after the bar starts on its own line
+        for epoch in range(at.epoch, cfg.epochs):
+            if epoch != at.epoch:
+                at.epoch, at.position = epoch, 0
+            batches = bucketed_batches(
+                train_data.lengths(), cfg.batch_size, shuffle=True, seed=cfg.seed + epoch
+            )
+            model.train()
+            while at.position < len(batches):
+                batch = collate(train_data, batches[at.position], corpus.specials.pad)
+                input_ids = batch["input_ids"].to(device)
+                labels = batch["labels"].to(device)
+                with autocast(device, cfg.precision):
+                    logits = model(input_ids, batch["attention_mask"].to(device))
+                loss = weighted_loss(logits.float().flatten(0, 1), labels.flatten(), weights)
+                loss.backward()
+                grad_norm = float(nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm))
+                loss_value = loss.item()
+                if not (math.isfinite(loss_value) and math.isfinite(grad_norm)):
+                    checkpoints.remove()  # resuming would diverge again
+                    raise diverged(at.step + 1, loss_value, grad_norm, optimizer)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                at.step += 1
+                at.position += 1
 
-            loss_value = loss.item()
-            running += loss_value
-            running_n += 1
-            chars += int((labels != IGNORE).sum())
-            rate = chars / (time.perf_counter() - t0)
-            progress.update()
-            progress.set_postfix(loss=f"{loss_value:.4f}", chars_per_s=f"{rate:,.0f}")
-            live.step = step
-            if step % cfg.log_every == 0:
-                live.log_metric("fit/loss", running / running_n)
-                live.log_metric("fit/lr_encoder", scheduler.get_last_lr()[0])
-                running, running_n = 0.0, 0
+                at.running += loss_value
+                at.running_n += 1
+                chars += int((labels != IGNORE).sum())
+                progress.update()
+                rate = chars / (time.perf_counter() - t0)
+                progress.set_postfix(loss=f"{loss_value:.4f}", chars_per_s=f"{rate:,.0f}")
+                live.step = at.step
+                if at.step % cfg.log_every == 0:
+                    live.log_metric("fit/loss", at.running / at.running_n)
+                    live.log_metric("fit/lr_encoder", scheduler.get_last_lr()[0])
+                    at.running, at.running_n = 0.0, 0
 
-            if step % cfg.eval_every == 0 or step == total_steps:
-                dev = evaluate_dev(model, corpus, dev_gold, weights, device, cfg)
-                for key in ("loss", "ent_precision", "ent_recall", "ent_f1"):
-                    live.log_metric(f"dev/{key}", dev[key])
-                if dev["ent_f1"] > best.f1:
-                    threshold, _ = best_threshold(
-                        np.concatenate(dev_gold), np.concatenate(dev["probs"])
+                evaluated = at.step % cfg.eval_every == 0 or at.step == total_steps
+                if evaluated:
+                    dev = evaluate_dev(model, corpus, dev_gold, weights, device, cfg)
+                    for key in ("loss", "ent_precision", "ent_recall", "ent_f1"):
+                        live.log_metric(f"dev/{key}", dev[key])
+                    if dev["ent_f1"] > best.f1:
+                        threshold, _ = best_threshold(
+                            np.concatenate(dev_gold), np.concatenate(dev["probs"])
+                        )
+                        scores = {k: v for k, v in dev.items() if k != "probs"}
+                        best = Best(
+                            at.step,
+                            dev["ent_f1"],
+                            copy.deepcopy(model.state_dict()),
+                            scores,
+                            threshold,
+                        )
+                        at.evals_without_gain = 0
+                    else:
+                        at.evals_without_gain += 1
+                    stop = cfg.patience is not None and at.evals_without_gain >= cfg.patience
+                    tqdm.write(
+                        f"step {at.step}: dev loss {dev['loss']:.4f}, Ent F1 {dev['ent_f1']:.4f}"
+                        f"{' (best)' if best.step == at.step else ''}"
                     )
-                    scores = {k: v for k, v in dev.items() if k != "probs"}
-                    best = Best(
-                        step, dev["ent_f1"], copy.deepcopy(model.state_dict()), scores, threshold
+                    model.train()
+                if stop or at.step >= total_steps:
+                    break
+                if signals.received:
+                    save_checkpoint()
+                    raise EnttagError(
+                        f"interrupted at step {at.step}; run the same command to resume"
                     )
-                    evals_without_gain = 0
-                else:
-                    evals_without_gain += 1
-                stop = cfg.patience is not None and evals_without_gain >= cfg.patience
-                tqdm.write(
-                    f"step {step}: dev loss {dev['loss']:.4f}, Ent F1 {dev['ent_f1']:.4f}"
-                    f"{' (best)' if best.step == step else ''}"
-                )
-                model.train()
-                # (checkpoint for resume goes here: model, optimizer, scheduler, step, rng)
-            if stop or step >= total_steps:
+                if evaluated or at.step % cfg.checkpoint_every == 0:
+                    save_checkpoint()
+            if stop or at.step >= total_steps:
                 break
-        if stop or step >= total_steps:
-            break
-    progress.close()
 
     # -- the result: the best dev checkpoint ---------------------------------------------------
     model.load_state_dict(best.state)
     summary = {
         "best_step": best.step,
-        "steps": step,
+        "steps": at.step,
         "stopped_early": stop,
         "dev": best.scores,
     }
@@ -200,15 +290,8 @@ def train(
         specials=corpus.specials,
         max_length=tok_cfg.max_length,
         stride=tok_cfg.stride,
-        extra={
-            "threshold": best.threshold,
-            "train": summary,
-            "params": {
-                "model": as_dict(model_cfg),
-                "train": as_dict(cfg),
-                "tokenize": as_dict(tok_cfg),
-            },
-        },
+        extra={"threshold": best.threshold, "train": summary, "params": params},
     )
     live.end()
+    checkpoints.remove()
     return summary | timing
