@@ -10,6 +10,7 @@ must show the whole grid on the gathering machine.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -71,10 +72,12 @@ def test_a_fresh_clone_pulls_the_outputs_reruns_nothing_and_predicts(machines):
 
 def test_a_sweep_sharded_over_two_machines_gathers_into_one_grid(machines):
     one, two = machines
-    out = {
-        m: make(m, "sweep", f"SHARD={k}", **SWEEP_ENV)
-        for m, k in zip(machines, SHARDS, strict=True)
-    }
+    with ThreadPoolExecutor(2) as pool:  # both machines sweep at the same time
+        jobs = {
+            m: pool.submit(make, m, "sweep", f"SHARD={k}", **SWEEP_ENV)
+            for m, k in zip(machines, SHARDS, strict=True)
+        }
+        out = {m: job.result() for m, job in jobs.items()}
     ran = {m: finished(m) for m in machines}
     for m, names in zip(machines, SHARDS.values(), strict=True):
         assert set(ran[m]) == names  # each machine ran its share only
