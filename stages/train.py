@@ -1,15 +1,21 @@
-"""train: fine-tune the encoder + linear head; keep the best dev checkpoint."""
+"""train: fine-tune the encoder + linear head; keep the best dev checkpoint.
+
+With ``train.processes`` > 1 it re-executes itself under torchrun (data-parallel).
+"""
 
 from pathlib import Path
 
+from enttag.model.distributed import relaunch
 from enttag.model.train import train
 from enttag.params import load_section
 from enttag.stage import run
 
 
 def main() -> None:
+    cfg = load_section("train")
+    relaunch(cfg.processes, "stages.train")
     summary = train(
-        load_section("train"),
+        cfg,
         load_section("model"),
         load_section("tokenize"),
         tokenized_dir=Path("data/tokenized"),
@@ -17,7 +23,8 @@ def main() -> None:
         model_path=Path("models/model.pkl"),
         live_dir=Path("dvclive"),
     )
-    print(summary)
+    if summary is not None:  # rank 0 (or the only process)
+        print(summary)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Encoder + linear head, class-weighted cross-entropy, AdamW with separate
 encoder and head learning rates, linear warm-up and decay, gradient clipping,
 periodic dev evaluation with early stopping on dev Ent F1. The best dev
-checkpoint is the one saved.
+checkpoint is the one saved. Under torchrun it is one of several data-parallel
+processes (enttag.model.distributed): rank 0 alone logs, evaluates and saves.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from dvclive import Live
 from enttag.encode.batching import iterate
 from enttag.encode.tokenized import TokenizedCorpus
 from enttag.encode.windows import IGNORE
-from enttag.model.inference import autocast, predict, resolve_device, weighted_loss
+from enttag.model import distributed
+from enttag.model.inference import autocast, predict
 from enttag.model.network import EntityTagger, load_encoder, prune_embeddings, save_model
 from enttag.params import ModelParams, TokenizeParams, TrainParams, as_dict
 from enttag.scoring.scores import ent_prf, gold_per_sentence
@@ -93,14 +95,18 @@ def train(
     encoder_dir: Path,
     model_path: Path,
     live_dir: Path,
-) -> dict:
-    """Train; log step metrics to ``live_dir`` (dvclive); save the best model to ``model_path``."""
+) -> dict | None:
+    """Train; log step metrics to ``live_dir`` (dvclive); save the best model to ``model_path``.
+
+    Returns the summary; None in a data-parallel process other than rank 0.
+    """
     # -- setup: device, seed, data, model, optimiser, schedule -------------------------------
-    device = resolve_device(cfg.device)
+    procs, device = distributed.setup(cfg.device)
     set_seed(cfg.seed)
     corpus = TokenizedCorpus.load(tokenized_dir, ("train", "dev"))
     train_data, dev_gold = corpus.splits["train"], gold_per_sentence(corpus.splits["dev"])
     model = build_model(corpus, encoder_dir, model_cfg, cfg.dropout).to(device)
+    forward = procs.wrap(model, device)  # DDP over model when distributed
     weights = torch.tensor([cfg.ent_weight, cfg.o_weight], dtype=torch.float32, device=device)
     optimizer = torch.optim.AdamW(param_groups(model, cfg), fused=device.type in ("cpu", "cuda"))
     steps_per_epoch = math.ceil(len(train_data) / cfg.batch_size)
@@ -111,10 +117,16 @@ def train(
         optimizer, int(cfg.warmup_ratio * total_steps), total_steps
     )
 
-    live = Live(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None)
+    live = (
+        Live(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None)
+        if procs.main
+        else None
+    )
     best, evals_without_gain, step, stop = Best(), 0, 0, False
     running, running_n, chars, t0 = 0.0, 0, 0, time.perf_counter()
-    progress = tqdm(total=total_steps, desc="train", unit="step", dynamic_ncols=True)
+    progress = tqdm(
+        total=total_steps, desc="train", unit="step", dynamic_ncols=True, disable=not procs.main
+    )
 
     # -- the loop -------------------------------------------------------------------------
     for epoch in range(cfg.epochs):
@@ -122,11 +134,14 @@ def train(
         for batch in iterate(
             train_data, cfg.batch_size, corpus.specials.pad, shuffle=True, seed=cfg.seed + epoch
         ):
-            input_ids = batch["input_ids"].to(device)
-            labels = batch["labels"].to(device)
+            share = procs.share(batch)
+            input_ids = share["input_ids"].to(device)
+            labels = share["labels"].to(device)
             with autocast(device, cfg.precision):
-                logits = model(input_ids, batch["attention_mask"].to(device))
-            loss = weighted_loss(logits.float().flatten(0, 1), labels.flatten(), weights)
+                logits = forward(input_ids, share["attention_mask"].to(device))
+            loss, loss_value = procs.loss(
+                logits.float().flatten(0, 1), labels.flatten(), weights, batch["labels"]
+            )
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
             optimizer.step()
@@ -134,21 +149,21 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             step += 1
 
-            loss_value = loss.item()
             running += loss_value
             running_n += 1
-            chars += int((labels != IGNORE).sum())
+            chars += int((batch["labels"] != IGNORE).sum())
             rate = chars / (time.perf_counter() - t0)
             progress.update()
             progress.set_postfix(loss=f"{loss_value:.4f}", chars_per_s=f"{rate:,.0f}")
-            live.step = step
-            if step % cfg.log_every == 0:
+            if procs.main:
+                live.step = step
+            if step % cfg.log_every == 0 and procs.main:
                 live.log_metric("fit/loss", running / running_n)
                 live.log_metric("fit/lr_encoder", scheduler.get_last_lr()[0])
                 live.log_metric("fit/chars_per_s", rate)
                 running, running_n = 0.0, 0
 
-            if step % cfg.eval_every == 0 or step == total_steps:
+            if (step % cfg.eval_every == 0 or step == total_steps) and procs.main:
                 dev = evaluate_dev(model, corpus, dev_gold, weights, device, cfg)
                 for key in ("loss", "ent_precision", "ent_recall", "ent_f1"):
                     live.log_metric(f"dev/{key}", dev[key])
@@ -170,11 +185,16 @@ def train(
                 )
                 model.train()
                 # (checkpoint for resume goes here: model, optimizer, scheduler, step, rng)
+            if step % cfg.eval_every == 0 or step == total_steps:
+                stop = procs.agree(stop)  # rank 0 decided; every process stops together
             if stop or step >= total_steps:
                 break
         if stop or step >= total_steps:
             break
     progress.close()
+    procs.close()
+    if not procs.main:
+        return None
 
     # -- the result: the best dev checkpoint ---------------------------------------------------
     model.load_state_dict(best.state)
