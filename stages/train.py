@@ -1,5 +1,6 @@
 """train: fine-tune the encoder + linear head; keep the best dev checkpoint.
 
+Killed or interrupted, it leaves ``checkpoints/train/state.pt``: the same command resumes.
 With ``train.processes`` > 1 it re-executes itself under torchrun (data-parallel).
 """
 
@@ -22,6 +23,7 @@ def main() -> None:
         encoder_dir=Path("models/encoder"),
         model_path=Path("models/model.pkl"),
         live_dir=Path("dvclive"),
+        checkpoint_dir=Path("checkpoints/train"),
     )
     if summary is not None:  # rank 0 (or the only process)
         print(summary)

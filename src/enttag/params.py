@@ -132,6 +132,7 @@ class TrainParams:
     o_weight: float = positive()
     eval_every: int = positive()
     log_every: int = positive()
+    checkpoint_every: int = positive()
     patience: int | None = positive()
     device: str = _param(
         lambda v: v in ("auto", "cpu", "cuda") or (v.startswith("cuda:") and v[5:].isdigit()),

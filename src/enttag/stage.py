@@ -10,4 +10,8 @@ from enttag.errors import guarded
 
 def run(main: Callable[[], None]) -> None:
     """Call a stage's ``main``; report an EnttagError as one line and exit 1."""
-    sys.exit(guarded(main.__module__.rpartition(".")[2], main))
+    module = main.__module__
+    if module == "__main__":  # run as ``python -m stages.train``: name it by its spec
+        spec = getattr(sys.modules["__main__"], "__spec__", None)
+        module = spec.name if spec else module
+    sys.exit(guarded(module.rpartition(".")[2], main))

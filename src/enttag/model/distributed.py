@@ -17,6 +17,7 @@ import shlex
 import sys
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -50,18 +51,19 @@ class Processes:
 
     rank: int = 0
     world: int = 1
+    device: torch.device = torch.device("cpu")  # where collectives put their tensors
 
     @property
     def main(self) -> bool:
         return self.rank == 0
 
-    def wrap(self, model: nn.Module, device: torch.device) -> nn.Module:
+    def wrap(self, model: nn.Module) -> nn.Module:
         """The module to run forward and backward through: DDP over ``model`` when distributed."""
         if self.world == 1:
             return model
         return DistributedDataParallel(
             model,
-            device_ids=[device] if device.type == "cuda" else None,
+            device_ids=[self.device] if self.device.type == "cuda" else None,
             forward_sync_buffers=False,  # no batch norm: the buffers never change
             find_unused_parameters=True,  # the encoder's pooler takes no part in the loss
         )
@@ -103,13 +105,21 @@ class Processes:
         dist.all_reduce(value)
         return part * self.world, value.item()
 
-    def agree(self, flag: bool) -> bool:
-        """Rank 0's ``flag``, on every process (e.g. whether to stop early)."""
+    def any(self, flag: bool) -> bool:
+        """Whether ``flag`` is set in any process (rank 0's early stop, a signal anywhere)."""
         if self.world == 1:
             return flag
-        sent = [flag]
+        value = torch.tensor([int(flag)], device=self.device)
+        dist.all_reduce(value, op=dist.ReduceOp.MAX)
+        return bool(value.item())
+
+    def from_main(self, obj: Any) -> Any:
+        """Rank 0's ``obj`` on every process (e.g. the resume checkpoint it read)."""
+        if self.world == 1:
+            return obj
+        sent = [obj]
         dist.broadcast_object_list(sent, src=0)
-        return bool(sent[0])
+        return sent[0]
 
     def close(self) -> None:
         if self.world > 1:
@@ -135,4 +145,4 @@ def setup(device_name: str) -> tuple[Processes, torch.device]:
     dist.init_process_group(
         "nccl" if device.type == "cuda" else "gloo", timeout=timedelta(minutes=60)
     )
-    return Processes(dist.get_rank(), dist.get_world_size()), device
+    return Processes(dist.get_rank(), dist.get_world_size(), device), device

@@ -90,7 +90,14 @@ def save_model(
         "stride": stride,
         **extra,
     }
-    write_with(path, lambda tmp: torch.save(checkpoint, tmp))
+    write_with(path, lambda tmp: save_bytes(checkpoint, tmp))
+
+
+def save_bytes(obj: Any, path: Path) -> None:
+    """``torch.save`` through a file object: the zip's inner folder is then always
+    ``archive/``, not the (temporary, random) file name, so equal objects give equal bytes."""
+    with path.open("wb") as f:
+        torch.save(obj, f)
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:

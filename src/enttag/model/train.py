@@ -3,8 +3,15 @@
 Encoder + linear head, class-weighted cross-entropy, AdamW with separate
 encoder and head learning rates, linear warm-up and decay, gradient clipping,
 periodic dev evaluation with early stopping on dev Ent F1. The best dev
-checkpoint is the one saved. Under torchrun it is one of several data-parallel
-processes (enttag.model.distributed): rank 0 alone logs, evaluates and saves.
+checkpoint is the one saved.
+
+Faults: a resume checkpoint (see :mod:`enttag.model.resume`) is written every
+``checkpoint_every`` steps, at each dev evaluation and on SIGINT/SIGTERM; the
+same command resumes from it and ends with the same bytes as an uninterrupted
+run. A non-finite loss or gradient norm stops training at once.
+
+Under torchrun it is one of several data-parallel processes (see
+:mod:`enttag.model.distributed`): rank 0 alone logs, evaluates and writes.
 """
 
 from __future__ import annotations
@@ -22,15 +29,21 @@ from tqdm import tqdm
 from transformers import get_linear_schedule_with_warmup, set_seed
 
 from dvclive import Live
-from enttag.encode.batching import iterate
+from enttag.encode.batching import bucketed_batches, collate
 from enttag.encode.tokenized import TokenizedCorpus
 from enttag.encode.windows import IGNORE
+from enttag.errors import EnttagError
 from enttag.model import distributed
 from enttag.model.inference import autocast, predict
 from enttag.model.network import EntityTagger, load_encoder, prune_embeddings, save_model
+from enttag.model.resume import Checkpoints, StopSignals, set_rng_states
 from enttag.params import ModelParams, TokenizeParams, TrainParams, as_dict
 from enttag.scoring.scores import ent_prf, gold_per_sentence
 from enttag.scoring.threshold import best_threshold
+
+
+class Diverged(EnttagError):
+    """The loss or the gradient norm is no longer a finite number."""
 
 
 @dataclass
@@ -42,6 +55,18 @@ class Best:
     state: dict | None = None
     scores: dict | None = None
     threshold: float | None = None
+
+
+@dataclass
+class Progress:
+    """Where the loop is: everything besides model, optimiser and schedule that a resume needs."""
+
+    step: int = 0
+    epoch: int = 0
+    position: int = 0  # index of the next batch in this epoch's batch order
+    running: float = 0.0  # training-loss sum since the last log point
+    running_n: int = 0
+    evals_without_gain: int = 0
 
 
 def param_groups(model: EntityTagger, cfg: TrainParams) -> list[dict]:
@@ -86,6 +111,17 @@ def evaluate_dev(
     return {"loss": loss, **ent_prf(gold, pred), "probs": probs}
 
 
+def diverged(step: int, loss: float, grad_norm: float, optimizer) -> Diverged:
+    """The error naming the step, loss, gradient norm and learning rates."""
+    lrs = {g["name"].removesuffix("_no_decay"): g["lr"] for g in optimizer.param_groups}
+    rates = ", ".join(f"{name} {lr:.3g}" for name, lr in lrs.items())
+    return Diverged(
+        f"training diverged at step {step}: loss {loss:.4g}, gradient norm {grad_norm:.4g} "
+        f"(learning rates: {rates}); no model written. Lower train.encoder_lr/head_lr "
+        "or train.max_grad_norm"
+    )
+
+
 def train(
     cfg: TrainParams,
     model_cfg: ModelParams,
@@ -95,9 +131,11 @@ def train(
     encoder_dir: Path,
     model_path: Path,
     live_dir: Path,
+    checkpoint_dir: Path,
 ) -> dict | None:
     """Train; log step metrics to ``live_dir`` (dvclive); save the best model to ``model_path``.
 
+    Resumes from a matching checkpoint in ``checkpoint_dir``; removes it once the model is saved.
     Returns the summary; None in a data-parallel process other than rank 0.
     """
     # -- setup: device, seed, data, model, optimiser, schedule -------------------------------
@@ -106,7 +144,6 @@ def train(
     corpus = TokenizedCorpus.load(tokenized_dir, ("train", "dev"))
     train_data, dev_gold = corpus.splits["train"], gold_per_sentence(corpus.splits["dev"])
     model = build_model(corpus, encoder_dir, model_cfg, cfg.dropout).to(device)
-    forward = procs.wrap(model, device)  # DDP over model when distributed
     weights = torch.tensor([cfg.ent_weight, cfg.o_weight], dtype=torch.float32, device=device)
     optimizer = torch.optim.AdamW(param_groups(model, cfg), fused=device.type in ("cpu", "cuda"))
     steps_per_epoch = math.ceil(len(train_data) / cfg.batch_size)
@@ -117,81 +154,128 @@ def train(
         optimizer, int(cfg.warmup_ratio * total_steps), total_steps
     )
 
-    live = (
-        Live(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None)
-        if procs.main
-        else None
-    )
-    best, evals_without_gain, step, stop = Best(), 0, 0, False
-    running, running_n, chars, t0 = 0.0, 0, 0, time.perf_counter()
+    # -- resume: a checkpoint of this very run (same params, data, encoder) continues it ------
+    params = {"train": as_dict(cfg), "model": as_dict(model_cfg), "tokenize": as_dict(tok_cfg)}
+    checkpoints = Checkpoints(checkpoint_dir, params, [tokenized_dir, encoder_dir])
+    at, best, stop = Progress(), Best(), False
+    saved = procs.from_main(checkpoints.load() if procs.main else None)
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        at, best = Progress(**saved["progress"]), Best(**saved["best"])
+    forward = procs.wrap(model)  # DDP over the model when distributed
+    live = None
+    if procs.main:
+        live = Live(
+            dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None, resume=bool(saved)
+        )
+    if saved is not None and procs.main:
+        checkpoints.restore(saved, live)  # RNG states too: nothing may draw from them before
+    elif saved is not None:
+        set_rng_states(saved["rng"])
+    chars, t0 = 0, time.perf_counter()
     progress = tqdm(
-        total=total_steps, desc="train", unit="step", dynamic_ncols=True, disable=not procs.main
+        total=total_steps,
+        initial=at.step,
+        desc="train",
+        unit="step",
+        dynamic_ncols=True,
+        disable=not procs.main,
     )
+
+    def save_checkpoint() -> None:
+        if procs.main:  # rank 0's state is every process's
+            checkpoints.save(
+                model=model.state_dict(),
+                optimizer=optimizer.state_dict(),
+                scheduler=scheduler.state_dict(),
+                progress=vars(at),
+                best=vars(best),
+                live=live,
+            )
 
     # -- the loop -------------------------------------------------------------------------
-    for epoch in range(cfg.epochs):
-        model.train()
-        for batch in iterate(
-            train_data, cfg.batch_size, corpus.specials.pad, shuffle=True, seed=cfg.seed + epoch
-        ):
-            share = procs.share(batch)
-            input_ids = share["input_ids"].to(device)
-            labels = share["labels"].to(device)
-            with autocast(device, cfg.precision):
-                logits = forward(input_ids, share["attention_mask"].to(device))
-            loss, loss_value = procs.loss(
-                logits.float().flatten(0, 1), labels.flatten(), weights, batch["labels"]
+    with StopSignals() as signals, progress:  # a message after the bar starts on its own line
+        for epoch in range(at.epoch, cfg.epochs):
+            if epoch != at.epoch:
+                at.epoch, at.position = epoch, 0
+            batches = bucketed_batches(
+                train_data.lengths(), cfg.batch_size, shuffle=True, seed=cfg.seed + epoch
             )
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-
-            running += loss_value
-            running_n += 1
-            chars += int((batch["labels"] != IGNORE).sum())
-            rate = chars / (time.perf_counter() - t0)
-            progress.update()
-            progress.set_postfix(loss=f"{loss_value:.4f}", chars_per_s=f"{rate:,.0f}")
-            if procs.main:
-                live.step = step
-            if step % cfg.log_every == 0 and procs.main:
-                live.log_metric("fit/loss", running / running_n)
-                live.log_metric("fit/lr_encoder", scheduler.get_last_lr()[0])
-                live.log_metric("fit/chars_per_s", rate)
-                running, running_n = 0.0, 0
-
-            if (step % cfg.eval_every == 0 or step == total_steps) and procs.main:
-                dev = evaluate_dev(model, corpus, dev_gold, weights, device, cfg)
-                for key in ("loss", "ent_precision", "ent_recall", "ent_f1"):
-                    live.log_metric(f"dev/{key}", dev[key])
-                if dev["ent_f1"] > best.f1:
-                    threshold, _ = best_threshold(
-                        np.concatenate(dev_gold), np.concatenate(dev["probs"])
-                    )
-                    scores = {k: v for k, v in dev.items() if k != "probs"}
-                    best = Best(
-                        step, dev["ent_f1"], copy.deepcopy(model.state_dict()), scores, threshold
-                    )
-                    evals_without_gain = 0
-                else:
-                    evals_without_gain += 1
-                stop = cfg.patience is not None and evals_without_gain >= cfg.patience
-                tqdm.write(
-                    f"step {step}: dev loss {dev['loss']:.4f}, Ent F1 {dev['ent_f1']:.4f}"
-                    f"{' (best)' if best.step == step else ''}"
+            model.train()
+            while at.position < len(batches):
+                batch = collate(train_data, batches[at.position], corpus.specials.pad)
+                share = procs.share(batch)  # all of it for one process
+                input_ids = share["input_ids"].to(device)
+                labels = share["labels"].to(device)
+                with autocast(device, cfg.precision):
+                    logits = forward(input_ids, share["attention_mask"].to(device))
+                loss, loss_value = procs.loss(
+                    logits.float().flatten(0, 1), labels.flatten(), weights, batch["labels"]
                 )
-                model.train()
-                # (checkpoint for resume goes here: model, optimizer, scheduler, step, rng)
-            if step % cfg.eval_every == 0 or step == total_steps:
-                stop = procs.agree(stop)  # rank 0 decided; every process stops together
-            if stop or step >= total_steps:
+                loss.backward()
+                grad_norm = float(nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm))
+                if not (math.isfinite(loss_value) and math.isfinite(grad_norm)):
+                    checkpoints.remove()  # resuming would diverge again
+                    raise diverged(at.step + 1, loss_value, grad_norm, optimizer)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                at.step += 1
+                at.position += 1
+
+                at.running += loss_value
+                at.running_n += 1
+                chars += int((batch["labels"] != IGNORE).sum())
+                progress.update()
+                progress.set_postfix(loss=f"{loss_value:.4f}")
+                if procs.main:
+                    live.step = at.step
+                if at.step % cfg.log_every == 0 and procs.main:
+                    live.log_metric("fit/loss", at.running / at.running_n)
+                    live.log_metric("fit/lr_encoder", scheduler.get_last_lr()[0])
+                    at.running, at.running_n = 0.0, 0
+
+                evaluated = at.step % cfg.eval_every == 0 or at.step == total_steps
+                if evaluated and procs.main:
+                    dev = evaluate_dev(model, corpus, dev_gold, weights, device, cfg)
+                    for key in ("loss", "ent_precision", "ent_recall", "ent_f1"):
+                        live.log_metric(f"dev/{key}", dev[key])
+                    if dev["ent_f1"] > best.f1:
+                        threshold, _ = best_threshold(
+                            np.concatenate(dev_gold), np.concatenate(dev["probs"])
+                        )
+                        scores = {k: v for k, v in dev.items() if k != "probs"}
+                        best = Best(
+                            at.step,
+                            dev["ent_f1"],
+                            copy.deepcopy(model.state_dict()),
+                            scores,
+                            threshold,
+                        )
+                        at.evals_without_gain = 0
+                    else:
+                        at.evals_without_gain += 1
+                    stop = cfg.patience is not None and at.evals_without_gain >= cfg.patience
+                    tqdm.write(
+                        f"step {at.step}: dev loss {dev['loss']:.4f}, Ent F1 {dev['ent_f1']:.4f}"
+                        f"{' (best)' if best.step == at.step else ''}"
+                    )
+                    model.train()
+                stop = procs.any(stop)  # rank 0 decides; every process stops together
+                if stop or at.step >= total_steps:
+                    break
+                if procs.any(signals.received is not None):
+                    save_checkpoint()
+                    raise EnttagError(
+                        f"interrupted at step {at.step}; run the same command to resume"
+                    )
+                if evaluated or at.step % cfg.checkpoint_every == 0:
+                    save_checkpoint()
+            if stop or at.step >= total_steps:
                 break
-        if stop or step >= total_steps:
-            break
-    progress.close()
+
     procs.close()
     if not procs.main:
         return None
@@ -200,9 +284,8 @@ def train(
     model.load_state_dict(best.state)
     summary = {
         "best_step": best.step,
-        "steps": step,
+        "steps": at.step,
         "stopped_early": stop,
-        "train_chars_per_s": round(chars / (time.perf_counter() - t0), 1),
         "dev": best.scores,
     }
     save_model(
@@ -212,16 +295,10 @@ def train(
         specials=corpus.specials,
         max_length=tok_cfg.max_length,
         stride=tok_cfg.stride,
-        extra={
-            "threshold": best.threshold,
-            "train": summary,
-            "params": {
-                "model": as_dict(model_cfg),
-                "train": as_dict(cfg),
-                "tokenize": as_dict(tok_cfg),
-            },
-        },
+        extra={"threshold": best.threshold, "train": summary, "params": params},
     )
     live.summary["best_dev"] = {**best.scores, "step": best.step}
     live.end()
-    return summary
+    checkpoints.remove()
+    seconds = time.perf_counter() - t0
+    return {**summary, "train_chars_per_s": round(chars / seconds, 1) if seconds else None}
