@@ -42,17 +42,18 @@ run() { # label, then dvc exp run -S arguments
     local label=$1 start
     shift
     start=$(now)
-    dvc exp run -f --downstream train -n "$label-$(date +%H%M%S)" "$@"
-    results+=("$(python - "$label" "$(python -c "print($(now) - $start)")" <<'PY'
+    dvc exp run -f --downstream train -n "$label-$(date +%H%M%S)" "$@" | tee "$log"
+    results+=("$(python - "$label" "$(python -c "print($(now) - $start)")" "$log" <<'PY'
 import json
+import re
 import sys
 
-label, seconds = sys.argv[1], float(sys.argv[2])
-live = json.load(open("dvclive/metrics.json"))
+label, seconds, log = sys.argv[1], float(sys.argv[2]), open(sys.argv[3]).read()
+rate = float(re.findall(r"'train_chars_per_s': ([0-9.]+)", log)[-1])  # stages.train's summary
 test = json.load(open("metrics/test.json"))
 print(
     f"{label}: train + evaluate + plot {seconds:.0f} s, "
-    f"train {live['fit']['chars_per_s']:,.0f} chars/s, "
+    f"train {rate:,.0f} chars/s, "
     f"test Ent F1 {test['Ent']['f1-score']:.4f}"
 )
 PY
@@ -61,6 +62,8 @@ PY
 }
 
 results=()
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 run gpu1-bf16 -S train.device=cuda -S train.precision=bf16
 if [ "$gpus" -ge 2 ]; then
     run gpu2-bf16 -S train.device=cuda -S train.precision=bf16 -S train.processes=2
