@@ -39,12 +39,19 @@ clean-venv:
 # runs them; run it again to resume (finished points are skipped). Shrink or extend it with
 # SWEEP_WEIGHTS="1 10" SWEEP_HEAD_LRS="1e-3 1e-2" SWEEP_ENCODER_LR=1e-5 SWEEP_JOBS=1
 # SWEEP_SET="-S train.max_steps=5" (see enttag sweep --help).
+# Over N machines: `make sweep SHARD=k/N` on machine k runs its share of the grid and
+# pushes it (dvc exp push $(GIT_REMOTE)); then `make gather` on any of them pulls them all.
 COMPARE_ARGS ?= --md
+SHARD ?=
+GIT_REMOTE ?= origin
 
-.PHONY: sweep compare journal plots-template
+.PHONY: sweep gather compare journal plots-template
 
 sweep: $(STAMP)
-	$(VENV)/bin/enttag sweep
+	$(VENV)/bin/enttag sweep $(if $(SHARD),--shard $(SHARD) --remote $(GIT_REMOTE))
+
+gather: $(STAMP)
+	$(VENV)/bin/enttag gather $(GIT_REMOTE)
 
 compare: $(STAMP)
 	$(VENV)/bin/enttag compare $(COMPARE_ARGS)

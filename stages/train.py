@@ -1,18 +1,22 @@
 """train: fine-tune the encoder + linear head; keep the best dev checkpoint.
 
 Killed or interrupted, it leaves ``checkpoints/train/state.pt``: the same command resumes.
+With ``train.processes`` > 1 it re-executes itself under torchrun (data-parallel).
 """
 
 from pathlib import Path
 
+from enttag.model.distributed import relaunch
 from enttag.model.train import train
 from enttag.params import load_section
 from enttag.stage import run
 
 
 def main() -> None:
+    cfg = load_section("train")
+    relaunch(cfg.processes, "stages.train")
     summary = train(
-        load_section("train"),
+        cfg,
         load_section("model"),
         load_section("tokenize"),
         tokenized_dir=Path("data/tokenized"),
@@ -22,7 +26,8 @@ def main() -> None:
         timing_path=Path("metrics/timing.json"),
         checkpoint_dir=Path("checkpoints/train"),
     )
-    print(summary)
+    if summary is not None:  # rank 0 (or the only process)
+        print(summary)
 
 
 if __name__ == "__main__":

@@ -50,7 +50,9 @@ def tiny_params(path: Path, corpus: Path, encoder: Path) -> None:
     params["prepare"].update(max_dev=None)
     params["model"].update(name=str(encoder), num_layers=None)
     params["tokenize"].update(max_length=32, stride=8)
-    params["train"].update(max_steps=6, eval_every=3, log_every=1, batch_size=16, precision="fp32")
+    params["train"].update(
+        max_steps=6, eval_every=3, log_every=1, batch_size=16, device="cpu", precision="fp32"
+    )
     params["evaluate"].update(bootstrap=50, n_errors=5)
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 

@@ -1,7 +1,8 @@
 """The ``enttag`` command: one argparse tree, one error handler.
 
-Subcommands: ``predict`` (tag text), ``sweep`` and ``compare`` (the DVC-experiment
-grid), ``journal`` (EXPERIMENTS.md) and ``plots-template`` (offline ``dvc plots``).
+Subcommands: ``predict`` (tag text), ``sweep``, ``gather`` and ``compare`` (the
+DVC-experiment grid, on one machine or several), ``journal`` (EXPERIMENTS.md) and
+``plots-template`` (offline ``dvc plots``).
 Each lives in its own module as ``add_arguments(parser)`` and ``run(args) -> int``.
 """
 
@@ -17,6 +18,7 @@ from enttag.experiments import journal, plots_template, sweep
 COMMANDS = {
     "predict": (predict.add_arguments, predict.run, predict.HELP, predict.__doc__),
     "sweep": (sweep.add_arguments, sweep.run, sweep.HELP, sweep.__doc__),
+    "gather": (sweep.add_gather_arguments, sweep.run_gather, sweep.GATHER_HELP, None),
     "compare": (sweep.add_compare_arguments, sweep.run_compare, sweep.COMPARE_HELP, None),
     "journal": (journal.add_arguments, journal.run, journal.HELP, journal.__doc__),
     "plots-template": (

@@ -138,6 +138,7 @@ class TrainParams:
         lambda v: v in ("auto", "cpu", "cuda") or (v.startswith("cuda:") and v[5:].isdigit()),
         "auto, cpu, cuda or cuda:N",
     )
+    processes: int = positive()
     precision: str = one_of("fp32", "bf16")
 
     def __post_init__(self) -> None:

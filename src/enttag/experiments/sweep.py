@@ -14,6 +14,14 @@ SWEEP_WEIGHTS="1 10", SWEEP_HEAD_LRS="1e-3 1e-2", SWEEP_ENCODER_LR=1e-5,
 SWEEP_SET="-S train.max_steps=5" (appended to every ``dvc exp run --queue``),
 SWEEP_JOBS=1 (queue workers; more only helps with spare cores).
 
+Spread over machines: ``enttag sweep --shard k/N`` (``make sweep SHARD=k/N``) queues
+and runs only the k-th of N shares of the grid sorted by name (every N-th point from
+the k-th), then ``dvc exp push <remote> <names>`` sends the finished points (git refs
+to the git remote, cached outputs to the default DVC remote). ``enttag gather``
+(``make gather``) then runs ``dvc exp pull <remote>``, which fetches every experiment
+of the current commit, so ``enttag compare`` and ``enttag journal`` see the whole grid.
+DVC's queue is single-host; the shards are how the work is spread.
+
 ``enttag compare`` runs one plain ``dvc exp show`` (:func:`compare_command`): the params
 that vary across the runs (``--only-changed``), the headline test metrics (Ent
 precision/recall/F1 and its interval, macro F1, verdict), best Ent F1 first.
@@ -87,6 +95,15 @@ def grid(ent_weights: Sequence[str], head_lrs: Sequence[str], encoder_lr: str) -
     ]
 
 
+def shard(points: Sequence[Point], spec: str) -> list[Point]:
+    """Share ``k/N`` of the grid: every N-th point of the name-sorted grid, from the k-th."""
+    match = re.fullmatch(r"(\d+)/(\d+)", spec.strip())
+    k, n = (int(match[1]), int(match[2])) if match else (0, 0)
+    if not 1 <= k <= n:
+        raise EnttagError(f"shard {spec!r} is not k/N with 1 <= k <= N (e.g. 1/2)")
+    return sorted(points, key=lambda p: p.name)[k - 1 :: n]
+
+
 def to_queue(points: Sequence[Point], runs: Sequence[Run]) -> list[Point]:
     """The points with no finished, queued or running experiment of that name."""
     taken = {r.name for r in runs if r.finished or r.state in PENDING}
@@ -135,8 +152,14 @@ def call(cmd: list[str]) -> None:
         raise EnttagError(f"{shlex.join(cmd)} failed")
 
 
-def sweep(points: Sequence[Point], extra: Sequence[str], jobs: int) -> int:
-    """Queue the missing points, run the queue, report the points that did not finish."""
+def sweep(
+    points: Sequence[Point], extra: Sequence[str], jobs: int, push_to: str | None = None
+) -> int:
+    """Queue the missing points, run the queue, report the points that did not finish.
+
+    With ``push_to`` (a git remote), the finished points are then sent there with
+    ``dvc exp push``, their cached outputs to the default DVC remote.
+    """
     runs = runs_from_show(exp_show())
     queue = to_queue(points, runs)
     for point in points:
@@ -146,6 +169,9 @@ def sweep(points: Sequence[Point], extra: Sequence[str], jobs: int) -> int:
         call(queue_command(point, extra))
     call(["dvc", "exp", "run", "--run-all", "--jobs", str(jobs)])
     missing = unfinished(points, runs_from_show(exp_show()))
+    finished = [p.name for p in points if p.name not in missing]
+    if push_to and finished:
+        call(["dvc", "exp", "push", push_to, *finished])
     if missing:
         print(
             f"not finished: {', '.join(missing)} (see dvc queue logs <name>); "
@@ -153,7 +179,16 @@ def sweep(points: Sequence[Point], extra: Sequence[str], jobs: int) -> int:
             file=sys.stderr,
         )
         return 1
-    print(f"all {len(points)} grid points finished")
+    print(f"all {len(points)} grid points finished" + (f", pushed to {push_to}" if push_to else ""))
+    return 0
+
+
+def gather(remote: str) -> int:
+    """Pull every experiment of the current commit from ``remote``; list what is here now."""
+    call(["dvc", "exp", "pull", remote])  # HEAD's experiments by default, with their outputs
+    runs = runs_from_show(exp_show())
+    names = sorted(r.name for r in runs if r.finished and r.name != r.baseline)
+    print(f"{len(names)} finished experiments of this commit: {', '.join(names) or '(none)'}")
     return 0
 
 
@@ -182,11 +217,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help='extra dvc exp run arguments, e.g. --set="-S train.max_steps=5"',
     )
     parser.add_argument("--jobs", type=int, default=int(env("SWEEP_JOBS", "1")))
+    parser.add_argument(
+        "--shard",
+        metavar="K/N",
+        default=env("SWEEP_SHARD") or None,
+        help="run only share K of N of the name-sorted grid, then dvc exp push it to --remote",
+    )
+    parser.add_argument(
+        "--remote",
+        default=env("SWEEP_REMOTE", "origin"),
+        help="git remote a sharded sweep pushes to (default: %(default)s)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    points = grid(args.ent_weights, args.head_lrs, args.encoder_lr)
+    if args.shard:
+        points = shard(points, args.shard)
+        print(f"shard {args.shard}: {', '.join(p.name for p in points) or '(no points)'}")
     try:
-        return sweep(grid(args.ent_weights, args.head_lrs, args.encoder_lr), args.extra, args.jobs)
+        return sweep(points, args.extra, args.jobs, args.remote if args.shard else None)
     except KeyboardInterrupt:
         print(
             "\nsweep: interrupted; started experiments go on in the background "
@@ -194,6 +244,19 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
+
+
+GATHER_HELP = "dvc exp pull every experiment of the current commit from a git remote"
+
+
+def add_gather_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "remote", nargs="?", default="origin", help="git remote to pull from (default: %(default)s)"
+    )
+
+
+def run_gather(args: argparse.Namespace) -> int:
+    return gather(args.remote)
 
 
 def add_compare_arguments(parser: argparse.ArgumentParser) -> None:

@@ -10,6 +10,9 @@ Faults: a resume checkpoint (see :mod:`enttag.model.resume`) is written every
 ``checkpoint_every`` steps, at each dev evaluation and on SIGINT/SIGTERM; the
 same command resumes from it and ends with the same bytes as an uninterrupted
 run. A non-finite loss or gradient norm stops training at once.
+
+Under torchrun it is one of several data-parallel processes (see
+:mod:`enttag.model.distributed`): rank 0 alone logs, evaluates and writes.
 """
 
 from __future__ import annotations
@@ -32,9 +35,10 @@ from enttag.encode.batching import bucketed_batches, collate
 from enttag.encode.tokenized import TokenizedCorpus
 from enttag.encode.windows import IGNORE
 from enttag.errors import EnttagError
-from enttag.model.inference import autocast, predict, resolve_device, weighted_loss
+from enttag.model import distributed
+from enttag.model.inference import autocast, predict
 from enttag.model.network import EntityTagger, load_encoder, prune_embeddings, save_model
-from enttag.model.resume import Checkpoints, StopSignals
+from enttag.model.resume import Checkpoints, StopSignals, set_rng_states
 from enttag.params import ModelParams, TokenizeParams, TrainParams, as_dict
 from enttag.scoring.scores import ent_prf, gold_per_sentence
 from enttag.scoring.threshold import best_threshold
@@ -142,14 +146,16 @@ def _train(
     live_dir: Path,
     timing_path: Path,
     checkpoint_dir: Path,
-) -> dict:
+) -> dict | None:
     """Train; log step metrics to ``live_dir`` (dvclive); save the best model to ``model_path``.
 
     The duration and throughput go to ``timing_path`` (the one output that changes between
     runs of the same params), never into the model file or the step logs.
+    Resumes from a matching checkpoint in ``checkpoint_dir``; removes it once the model is saved.
+    Returns the summary; None in a data-parallel process other than rank 0.
     """
     # -- setup: device, seed, data, model, optimiser, schedule -------------------------------
-    device = resolve_device(cfg.device)
+    procs, device = distributed.setup(cfg.device)
     set_seed(cfg.seed)
     corpus = TokenizedCorpus.load(tokenized_dir, ("train", "dev"))
     train_data, dev_gold = corpus.splits["train"], gold_per_sentence(corpus.splits["dev"])
@@ -168,31 +174,42 @@ def _train(
     params = {"train": as_dict(cfg), "model": as_dict(model_cfg), "tokenize": as_dict(tok_cfg)}
     checkpoints = Checkpoints(checkpoint_dir, params, [tokenized_dir, encoder_dir])
     at, best, stop = Progress(), Best(), False
-    saved = checkpoints.load()
+    saved = procs.from_main(checkpoints.load() if procs.main else None)
     if saved is not None:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         at, best = Progress(**saved["progress"]), Best(**saved["best"])
-    live = Live(
-        dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None, resume=bool(saved)
-    )
-    if saved is not None:
-        checkpoints.restore(saved, live)  # and the RNG states, after the setup drew from them
+    forward = procs.wrap(model)  # DDP over the model when distributed
+    live = None
+    if procs.main:
+        live = Live(
+            dir=str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None, resume=bool(saved)
+        )
+    if saved is not None and procs.main:
+        checkpoints.restore(saved, live)  # RNG states too: nothing may draw from them before
+    elif saved is not None:
+        set_rng_states(saved["rng"])
     chars, t0 = 0, time.perf_counter()
     progress = tqdm(
-        total=total_steps, initial=at.step, desc="train", unit="step", dynamic_ncols=True
+        total=total_steps,
+        initial=at.step,
+        desc="train",
+        unit="step",
+        dynamic_ncols=True,
+        disable=not procs.main,
     )
 
     def save_checkpoint() -> None:
-        checkpoints.save(
-            model=model.state_dict(),
-            optimizer=optimizer.state_dict(),
-            scheduler=scheduler.state_dict(),
-            progress=vars(at),
-            best=vars(best),
-            live=live,
-        )
+        if procs.main:  # rank 0's state is every process's
+            checkpoints.save(
+                model=model.state_dict(),
+                optimizer=optimizer.state_dict(),
+                scheduler=scheduler.state_dict(),
+                progress=vars(at),
+                best=vars(best),
+                live=live,
+            )
 
     # -- the loop -------------------------------------------------------------------------
     with progress:  # closed first: a message after the bar starts on its own line
@@ -205,14 +222,16 @@ def _train(
             model.train()
             while at.position < len(batches):
                 batch = collate(train_data, batches[at.position], corpus.specials.pad)
-                input_ids = batch["input_ids"].to(device)
-                labels = batch["labels"].to(device)
+                share = procs.share(batch)  # all of it for one process
+                input_ids = share["input_ids"].to(device)
+                labels = share["labels"].to(device)
                 with autocast(device, cfg.precision):
-                    logits = model(input_ids, batch["attention_mask"].to(device))
-                loss = weighted_loss(logits.float().flatten(0, 1), labels.flatten(), weights)
+                    logits = forward(input_ids, share["attention_mask"].to(device))
+                loss, loss_value = procs.loss(
+                    logits.float().flatten(0, 1), labels.flatten(), weights, batch["labels"]
+                )
                 loss.backward()
                 grad_norm = float(nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm))
-                loss_value = loss.item()
                 if not (math.isfinite(loss_value) and math.isfinite(grad_norm)):
                     checkpoints.remove()  # resuming would diverge again
                     raise diverged(at.step + 1, loss_value, grad_norm, optimizer)
@@ -224,18 +243,19 @@ def _train(
 
                 at.running += loss_value
                 at.running_n += 1
-                chars += int((labels != IGNORE).sum())
+                chars += int((batch["labels"] != IGNORE).sum())
                 progress.update()
                 rate = chars / (time.perf_counter() - t0)
                 progress.set_postfix(loss=f"{loss_value:.4f}", chars_per_s=f"{rate:,.0f}")
-                live.step = at.step
-                if at.step % cfg.log_every == 0:
+                if procs.main:
+                    live.step = at.step
+                if at.step % cfg.log_every == 0 and procs.main:
                     live.log_metric("fit/loss", at.running / at.running_n)
                     live.log_metric("fit/lr_encoder", scheduler.get_last_lr()[0])
                     at.running, at.running_n = 0.0, 0
 
                 evaluated = at.step % cfg.eval_every == 0 or at.step == total_steps
-                if evaluated:
+                if evaluated and procs.main:
                     dev = evaluate_dev(model, corpus, dev_gold, weights, device, cfg)
                     for key in ("loss", "ent_precision", "ent_recall", "ent_f1"):
                         live.log_metric(f"dev/{key}", dev[key])
@@ -260,9 +280,10 @@ def _train(
                         f"{' (best)' if best.step == at.step else ''}"
                     )
                     model.train()
+                stop = procs.any(stop)  # rank 0 decides; every process stops together
                 if stop or at.step >= total_steps:
                     break
-                if signals.received:
+                if procs.any(signals.received is not None):
                     save_checkpoint()
                     raise EnttagError(
                         f"interrupted at step {at.step}; run the same command to resume"
@@ -271,6 +292,10 @@ def _train(
                     save_checkpoint()
             if stop or at.step >= total_steps:
                 break
+
+    procs.close()
+    if not procs.main:
+        return None
 
     # -- the result: the best dev checkpoint ---------------------------------------------------
     model.load_state_dict(best.state)
