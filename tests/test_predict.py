@@ -28,6 +28,10 @@ def save_tiny_model(encoder: Path, path: Path, threshold: float | None) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(encoder)
     torch.manual_seed(0)
     model = EntityTagger(load_encoder(encoder, None, 0.0))
+    with torch.no_grad():  # the same weights in every session (the encoder's are unseeded)
+        for weight in model.parameters():
+            if weight.dim() > 1:
+                weight.normal_(0.0, 0.1)
     chars = "".join(piece for piece in tokenizer.get_vocab() if len(piece) == 1)
     save_model(
         path,

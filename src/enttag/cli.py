@@ -1,7 +1,8 @@
 """The ``enttag`` command: one argparse tree, one error handler.
 
-Subcommands: ``predict`` (tag text), ``sweep`` and ``compare`` (the DVC-experiment
-grid), ``journal`` (EXPERIMENTS.md) and ``plots-template`` (offline ``dvc plots``).
+Subcommands: ``predict`` (tag text), ``export`` (ONNX for fast tagging), ``sweep`` and
+``compare`` (the DVC-experiment grid), ``journal`` (EXPERIMENTS.md) and
+``plots-template`` (offline ``dvc plots``).
 Each lives in its own module as ``add_arguments(parser)`` and ``run(args) -> int``.
 """
 
@@ -13,9 +14,11 @@ import sys
 from enttag import predict
 from enttag.errors import guarded
 from enttag.experiments import journal, plots_template, sweep
+from enttag.model import export
 
 COMMANDS = {
     "predict": (predict.add_arguments, predict.run, predict.HELP, predict.__doc__),
+    "export": (export.add_arguments, export.run, export.HELP, export.__doc__),
     "sweep": (sweep.add_arguments, sweep.run, sweep.HELP, sweep.__doc__),
     "compare": (sweep.add_compare_arguments, sweep.run_compare, sweep.COMPARE_HELP, None),
     "journal": (journal.add_arguments, journal.run, journal.HELP, journal.__doc__),
