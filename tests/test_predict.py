@@ -5,6 +5,7 @@ import os
 import pickle
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,10 @@ def save_tiny_model(encoder: Path, path: Path, threshold: float | None) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(encoder)
     torch.manual_seed(0)
     model = EntityTagger(load_encoder(encoder, None, 0.0))
+    with torch.no_grad():  # the same weights in every session (the encoder's are unseeded)
+        for weight in model.parameters():
+            if weight.dim() > 1:
+                weight.normal_(0.0, 0.1)
     chars = "".join(piece for piece in tokenizer.get_vocab() if len(piece) == 1)
     save_model(
         path,
@@ -228,7 +233,7 @@ def test_benchmark_runs_on_a_tiny_model(capsys, model_file, tmp_path):
     data = tmp_path / "test.jsonl"
     data.write_text(
         "".join(
-            json.dumps({"text": t, "labels": []}, ensure_ascii=False) + "\n"
+            json.dumps({"text": t, "labels": ["Ent"] * 2 + ["O"] * (len(t) - 2)}) + "\n"
             for t in [TEXT, LONG, "李四"]
         ),
         encoding="utf-8",
@@ -247,6 +252,9 @@ def test_benchmark_runs_on_a_tiny_model(capsys, model_file, tmp_path):
                 "1",
                 "--latency-runs",
                 "2",
+                "--bootstrap",
+                "20",
+                "--no-memory",
                 "--json",
                 str(out),
             ]
@@ -255,7 +263,92 @@ def test_benchmark_runs_on_a_tiny_model(capsys, model_file, tmp_path):
     )
     figures = json.loads(out.read_text(encoding="utf-8"))
     assert figures["texts"] == 2 and figures["characters"] == len(TEXT) + len(LONG)
-    assert set(figures["paths"]) == {"enttag", "naive_padded", "naive_unpadded"}
-    assert all(f["chars_per_s"] > 0 and f["latency_ms"] > 0 for f in figures["paths"].values())
-    assert figures["max_abs_prob_diff"] < 1e-4 and figures["speedup_throughput"] > 0
-    assert "throughput" in capsys.readouterr().out
+    paths = figures["paths"]
+    assert set(paths) == {"naive", "torch_fp32", "torch_int8", "onnx_fp32", "onnx_int8"}
+    for f in paths.values():
+        assert f["chars_per_s"] > 0 and f["latency_ms"] > 0
+        assert f["size_mb"] > 0
+    assert paths["naive"]["max_abs_prob_diff"] < 1e-4
+    assert paths["onnx_fp32"]["max_abs_prob_diff"] < 1e-4
+    assert paths["onnx_int8"]["size_mb"] < paths["onnx_fp32"]["size_mb"]
+    lo, hi = paths["onnx_int8"]["ent_f1_diff_ci"]
+    assert lo <= paths["onnx_int8"]["ent_f1_diff"] <= hi
+    assert "ONNX int8 Tagger" in capsys.readouterr().out
+    probe = ["--probe", "onnx_int8", "--model", str(model_file), "--data", str(data)]
+    exported = bench.export(model_file, tmp_path / "o", int8=True)
+    assert bench.main([*probe, "--onnx", str(exported)]) == 0
+    assert float(capsys.readouterr().out) > 0  # peak RSS in MB, as each fresh process prints it
+
+
+@pytest.mark.parametrize(
+    ("data", "lines"),
+    [
+        (b"", []),
+        (b"\n", [""]),
+        (b"a", ["a"]),
+        (b"a\n", ["a"]),
+        (b"a\r\n\n\nbcdefgh\r\nij", ["a", "", "", "bcdefgh", "ij"]),
+        ("\ufeff张三\n李四".encode(), ["张三", "李四"]),
+    ],
+)
+def test_read_chunks_splits_lines_whatever_the_read_size(monkeypatch, data, lines):
+    for read_bytes in (1, 3, 1 << 16):
+        monkeypatch.setattr(predict, "READ_BYTES", read_bytes)
+        chunks = list(predict.read_chunks(io.BufferedReader(io.BytesIO(data)), "x"))
+        assert [line for chunk in chunks for line in chunk] == lines
+        assert all(0 < len(chunk) <= predict.CHUNK for chunk in chunks)
+
+
+def test_streaming_keeps_every_line_in_order(capsys, monkeypatch, model_file, tagger, tmp_path):
+    monkeypatch.setattr(predict, "READ_BYTES", 7)  # lines straddle reads
+    monkeypatch.setattr(predict, "CHUNK", 2)
+    texts = [TEXT, "", "", LONG * 30, "李四", "", TEXT[::-1]]  # LONG * 30: many windows
+    source = tmp_path / "big.txt"
+    source.write_bytes(("\r\n".join(texts[:3]) + "\n" + "\n".join(texts[3:])).encode())
+    target = tmp_path / "out" / "tagged.jsonl"
+    argv = ["--model", str(model_file), "--input", str(source), "--output", str(target)]
+    code, out, _ = predict_cli(capsys, *argv, "--format", "jsonl", "--probs")
+    assert (code, out) == (0, "")
+    rows = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    assert [r["text"] for r in rows] == texts
+    for row, probs in zip(rows, tagger.probs(texts), strict=True):
+        np.testing.assert_allclose(row["probs"], probs, atol=1e-6)
+
+
+def test_invalid_utf8_names_its_line_and_keeps_the_old_output(capsys, model_file, tmp_path):
+    source = tmp_path / "bad.txt"
+    source.write_bytes(f"{TEXT}\n\n".encode() + b"ok \xff\xfe\n" + f"{TEXT}\n".encode())
+    target = tmp_path / "tagged.txt"
+    target.write_text("old\n", encoding="utf-8")
+    argv = ["--model", str(model_file), "--input", str(source), "--output", str(target)]
+    code, out, err = predict_cli(capsys, *argv)
+    assert (code, out) == (1, "")
+    assert "bad.txt:3: not UTF-8: invalid start byte at byte 4" in err
+    assert target.read_text(encoding="utf-8") == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.txt", "tagged.txt"]
+
+
+def test_a_pipe_gets_answers_before_it_is_closed(model_file, tagger):
+    path = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
+    argv = [sys.executable, "-m", "enttag.cli", "predict", "--model", str(model_file)]
+    proc = subprocess.Popen(
+        [*argv, "--format", "jsonl"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": path},
+    )
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            proc.stdin.write(f"{TEXT}\n".encode())
+            proc.stdin.flush()
+            first = pool.submit(proc.stdout.readline).result(timeout=120)  # stdin still open
+            assert json.loads(first)["text"] == TEXT
+            rest, err = proc.communicate(f"\n{LONG}\n李四".encode(), timeout=120)
+        finally:
+            proc.kill()
+    assert proc.returncode == 0, err.decode(errors="replace")
+    rows = [json.loads(line) for line in rest.decode().splitlines()]
+    assert [r["text"] for r in rows] == ["", LONG, "李四"]
+    assert rows[1]["spans"] == [[s, e, "Ent"] for s, e, _ in tagger.spans([LONG])[0]]
+    assert b"tagging" not in err  # no progress bar when stderr is not a terminal

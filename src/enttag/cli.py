@@ -1,7 +1,8 @@
 """The ``enttag`` command: one argparse tree, one error handler.
 
-Subcommands: ``predict`` (tag text), ``sweep``, ``gather`` and ``compare`` (the
-DVC-experiment grid, on one machine or several), ``journal`` (EXPERIMENTS.md) and
+Subcommands: ``predict`` (tag text), ``export`` (ONNX for fast tagging), ``sweep``,
+``gather`` and ``compare`` (the DVC-experiment grid, on one machine or several),
+``journal`` (EXPERIMENTS.md) and
 ``plots-template`` (offline ``dvc plots``).
 Each lives in its own module as ``add_arguments(parser)`` and ``run(args) -> int``.
 """
@@ -14,9 +15,11 @@ import sys
 from enttag import predict
 from enttag.errors import guarded
 from enttag.experiments import journal, plots_template, sweep
+from enttag.model import export
 
 COMMANDS = {
     "predict": (predict.add_arguments, predict.run, predict.HELP, predict.__doc__),
+    "export": (export.add_arguments, export.run, export.HELP, export.__doc__),
     "sweep": (sweep.add_arguments, sweep.run, sweep.HELP, sweep.__doc__),
     "gather": (sweep.add_gather_arguments, sweep.run_gather, sweep.GATHER_HELP, None),
     "compare": (sweep.add_compare_arguments, sweep.run_compare, sweep.COMPARE_HELP, None),

@@ -2,8 +2,15 @@
 
 Texts come from the command line, from --input FILE or from standard input, one
 text per line (only the line ending is stripped; an empty line is an empty text).
-Output is UTF-8, written as each chunk of texts is tagged. Spans are half-open
-character offsets [start, end).
+Input streams: it is read in chunks as it arrives and each chunk is tagged and
+written at once, so memory stays flat on any size and a pipe gets answers while it is
+still open; lines keep their order and count. Output is UTF-8, to standard output or
+to --output FILE (written atomically: complete or absent). On a terminal a progress
+bar (characters/s) goes to standard error. Spans are half-open offsets [start, end).
+
+--model takes a .pkl (torch backend) or a folder written by `enttag export` (onnx
+backend); --int8 runs int8 weights (torch: quantised on load; onnx: the export's
+model.int8.onnx).
 
 formats:
   spans  the text, then one indented "[start, end)  entity" line per span
@@ -16,6 +23,7 @@ examples:
   enttag predict --model models/model.pkl "张三在北京大学工作。"
   enttag predict --input texts.txt --format jsonl --probs > tagged.jsonl
   cat texts.txt | enttag predict --format tags --threshold dev
+  enttag predict --model models/onnx --int8 --input big.txt --output big.tagged
 """
 
 from __future__ import annotations
@@ -27,10 +35,12 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
+from enttag.atomic import atomic_path
 from enttag.errors import InputError
 from enttag.formats import HTML, LABEL_STUDIO, Format
 from enttag.scoring.spans import spans_from_probs, tags_from_probs
@@ -39,7 +49,8 @@ if TYPE_CHECKING:
     from enttag.model.tagger import Tagger
 
 HELP = "tag text with a trained model (spans, tags, JSON lines, HTML or Label Studio)"
-CHUNK = 1024  # texts tagged together; their windows are batched by length
+CHUNK = 1024  # most texts tagged together; their windows are batched by length
+READ_BYTES = 1 << 16  # bytes read at a time from a file or pipe
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,9 +63,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         default="models/model.pkl",
-        help="model file written by the train stage (default: %(default)s)",
+        help="model file written by the train stage, or an `enttag export` folder "
+        "(default: %(default)s)",
     )
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "torch", "onnx"),
+        default="auto",
+        help="what runs the network (default: onnx for a folder, torch for a file)",
+    )
+    parser.add_argument("--int8", action="store_true", help="int8 weights (see above)")
     parser.add_argument("--input", metavar="FILE", help="UTF-8 file with one text per line")
+    parser.add_argument(
+        "--output", metavar="FILE", help="write here (atomically) instead of standard output"
+    )
     parser.add_argument(
         "--format",
         choices=tuple(FORMATS),
@@ -106,18 +128,12 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--input", "give texts on the command line or --input, not both")
     from enttag.model.tagger import Tagger  # torch: imported only when a model is used
 
-    with open_texts(args.texts, args.input) as (texts, chunk):
-        tagger = Tagger.load(args.model, args.device)
+    with open_texts(args.texts, args.input) as chunks, open_output(args.output) as out:
+        tagger = Tagger.load(args.model, args.device, backend=args.backend, int8=args.int8)
         dev = args.threshold == "dev"
         cut = tagger.cut(None if dev else args.threshold, use_dev_threshold=dev)
         try:
-            write_all(
-                utf8_stdout(),
-                tagged(tagger, texts, chunk, args.batch_size),
-                cut,
-                args.format,
-                args.probs,
-            )
+            write_all(out, tagged(tagger, chunks, args.batch_size), cut, args.format, args.probs)
         except BrokenPipeError:  # the reader left (``| head``): stop without a traceback
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 1
@@ -125,47 +141,101 @@ def run(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def open_texts(texts: list[str], path: str | None) -> Iterator[tuple[Iterator[str], int]]:
-    """The texts to tag and how many to tag at once (one at a time from a terminal)."""
+def open_texts(texts: list[str], path: str | None) -> Iterator[Iterator[list[str]]]:
+    """The texts to tag, in chunks as they arrive (see :func:`read_chunks`)."""
     if texts:
-        yield iter(texts), CHUNK
+        yield iter([texts])
     elif path is not None:
         try:
             stream = open(path, "rb")
         except OSError as e:
             raise InputError(path, f"cannot read file: {e.strerror}") from None
         with stream:
-            yield read_lines(stream, path), CHUNK
+            yield read_chunks(stream, path)
     elif sys.stdin is None:
         raise InputError("<stdin>", "no standard input: give texts or --input")
     else:
-        interactive = sys.stdin.isatty()
-        yield (
-            read_lines(getattr(sys.stdin, "buffer", sys.stdin), "<stdin>"),
-            (1 if interactive else CHUNK),
-        )
+        yield read_chunks(getattr(sys.stdin, "buffer", sys.stdin), "<stdin>")
+
+
+@contextmanager
+def open_output(path: str | None) -> Iterator[IO[str]]:
+    """Standard output, or ``path`` written atomically (only a complete run replaces it)."""
+    if path is None:
+        yield utf8_stdout()
+        return
+    try:
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
+            yield out
+    except OSError as e:
+        raise InputError(path, f"cannot write: {e.strerror}") from None
+
+
+def read_chunks(stream: IO[bytes] | Iterable[str], name: str) -> Iterator[list[str]]:
+    """Lists of at most CHUNK lines, each handed on as soon as its bytes have arrived.
+
+    A binary stream is read READ_BYTES at a time with ``read1`` (which returns what a
+    pipe or terminal holds without waiting for more), so a pipe's lines are tagged
+    while it is still open and memory stays flat (a line is kept whole, however long).
+    Any other iterable of lines is cut into CHUNK lines at a time.
+    """
+    if not hasattr(stream, "read1"):
+        lines = read_lines(stream, name)
+        while chunk := list(islice(lines, CHUNK)):
+            yield chunk
+        return
+    pending, number = bytearray(), 0
+    while True:
+        try:
+            data = stream.read1(READ_BYTES)
+        except OSError as e:
+            raise InputError(name, f"cannot read: {e.strerror}") from None
+        pending += data
+        end = len(pending) if not data else pending.rfind(b"\n") + 1
+        raws = bytes(pending[:end]).split(b"\n")
+        if data or raws[-1] == b"":
+            raws.pop()  # after the last LF (more may come), or nothing after a final LF
+        del pending[:end]
+        for first in range(0, len(raws), CHUNK):
+            chunk = []
+            for raw in raws[first : first + CHUNK]:
+                number += 1
+                chunk.append(decode_line(raw, name, number))
+            yield chunk
+        if not data:
+            return
 
 
 def read_lines(stream: Iterable[bytes | str], name: str) -> Iterator[str]:
     """UTF-8 lines without their LF or CRLF (and without a leading byte-order mark)."""
     try:
         for number, raw in enumerate(stream, start=1):
-            line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-            if number == 1:
-                line = line.removeprefix("\ufeff")
-            yield line.removesuffix("\n").removesuffix("\r")
-    except UnicodeDecodeError as e:
-        raise InputError(name, f"not UTF-8: {e.reason}", number) from None
+            yield decode_line(raw, name, number)
     except OSError as e:
         raise InputError(name, f"cannot read: {e.strerror}") from None
 
 
+def decode_line(raw: bytes | str, name: str, number: int) -> str:
+    """Line ``number`` as text, without LF/CRLF (nor a byte-order mark on line 1)."""
+    try:
+        line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as e:
+        raise InputError(name, f"not UTF-8: {e.reason} at byte {e.start + 1}", number) from None
+    if number == 1:
+        line = line.removeprefix("\ufeff")
+    return line.removesuffix("\n").removesuffix("\r")
+
+
 def tagged(
-    tagger: Tagger, texts: Iterator[str], chunk: int, batch_size: int
+    tagger: Tagger, chunks: Iterable[list[str]], batch_size: int
 ) -> Iterator[tuple[str, np.ndarray]]:
-    """``(text, P(Ent) per character)``, tagging ``chunk`` texts at a time."""
-    while batch := [text for _, text in zip(range(chunk), texts, strict=False)]:
-        yield from zip(batch, tagger.probs(batch, batch_size), strict=True)
+    """``(text, P(Ent) per character)``, one chunk at a time; a progress bar on a terminal."""
+    from tqdm import tqdm
+
+    with tqdm(desc="tagging", unit="char", unit_scale=True, disable=None) as bar:
+        for chunk in chunks:
+            yield from zip(chunk, tagger.probs(chunk, batch_size), strict=True)
+            bar.update(sum(map(len, chunk)))
 
 
 def utf8_stdout() -> IO[str]:

@@ -1,9 +1,10 @@
-"""Tag raw text with a trained model file: P(Ent), Ent/O tags and entity spans.
+"""Tag raw text with a trained model: P(Ent), Ent/O tags and entity spans.
 
 Example::
 
-    tagger = Tagger.load("models/model.pkl")
+    tagger = Tagger.load("models/model.pkl")  # torch; or an `enttag export` folder: onnx
     tagger.spans(["张三在北京大学工作。"])  # [[(0, 2, "张三"), (3, 7, "北京大学")]]
+    Tagger.load("models/onnx", backend="onnx", int8=True)  # same API, same outputs
 
 Texts of any length are cut into the same overlapping windows as the tokenize
 stage (:func:`enttag.encode.charmap.encode_split`), so every character gets exactly one
@@ -14,52 +15,94 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import torch
 
+from enttag.encode.batching import iterate
 from enttag.encode.charmap import Specials
-from enttag.encode.windows import encode_split
+from enttag.encode.windows import CharSheet, encode_split
 from enttag.errors import EnttagError
-from enttag.model.inference import predict, resolve_device
-from enttag.model.network import EntityTagger, model_from_checkpoint, read_checkpoint
 from enttag.scoring.spans import spans_from_probs, tags_from_probs
 
 ARGMAX = 0.5  # P(Ent) >= 0.5 is the argmax of the two classes
+BACKENDS = ("auto", "torch", "onnx")
 
 
 class Tagger:
-    """A loaded enttag model with its character map and windowing settings."""
+    """A loaded enttag model: its backend, character map and windowing settings.
+
+    ``backend`` maps a padded batch ``(input_ids, attention_mask)`` to P(Ent) per
+    position (:mod:`enttag.model.backends`); everything else is shared.
+    """
 
     def __init__(
         self,
-        model: EntityTagger,
+        backend: Any,
         *,
         char_map: dict[str, int],
         specials: Specials,
         max_length: int,
         stride: int,
         dev_threshold: float | None,
-        device: torch.device,
     ):
-        self.model = model.to(device).eval()
+        self.backend = backend
         self.char_map, self.specials = char_map, specials
         self.max_length, self.stride = max_length, stride
         self.dev_threshold = dev_threshold
-        self.device = device
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto") -> Tagger:
-        """Read a model file safely (EnttagError if missing or not an enttag model)."""
+    def load(
+        cls, path: str | Path, device: str = "auto", backend: str = "auto", int8: bool = False
+    ) -> Tagger:
+        """Load a ``.pkl`` model file (torch) or an ``enttag export`` folder (onnx).
+
+        ``backend="auto"`` picks onnx for a folder and torch for a file; ``int8``
+        quantises the torch model's linear layers, or picks the export's int8 graph.
+        Raises EnttagError if the model is missing or not an enttag model.
+        """
+        if backend not in BACKENDS:
+            raise EnttagError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        if backend == "auto":
+            backend = "onnx" if Path(path).is_dir() else "torch"
+        if backend == "onnx":
+            return cls._load_onnx(path, device, int8)
+        return cls._load_torch(path, device, int8)
+
+    @classmethod
+    def _load_torch(cls, path: str | Path, device: str, int8: bool) -> Tagger:
+        from enttag.model.backends import TorchBackend
+        from enttag.model.inference import resolve_device
+        from enttag.model.network import model_from_checkpoint, read_checkpoint
+
+        if Path(path).is_dir():
+            raise EnttagError(f"{path}: a folder; the torch backend reads a .pkl model file")
         checkpoint = read_checkpoint(path)
+        model = model_from_checkpoint(checkpoint)
         return cls(
-            model_from_checkpoint(checkpoint),
+            TorchBackend(model, resolve_device(device), int8=int8),
             char_map=checkpoint["char_to_id"],
             specials=Specials(**checkpoint["specials"]),
             max_length=checkpoint["max_length"],
             stride=checkpoint["stride"],
             dev_threshold=checkpoint.get("threshold"),
-            device=resolve_device(device),
+        )
+
+    @classmethod
+    def _load_onnx(cls, path: str | Path, device: str, int8: bool) -> Tagger:
+        from enttag.model.backends import OnnxBackend
+        from enttag.model.export import graph_path, read_meta
+
+        if device not in ("auto", "cpu"):
+            raise EnttagError(f"the onnx backend runs on the CPU, not {device}")
+        meta = read_meta(path)
+        return cls(
+            OnnxBackend(graph_path(path, int8)),
+            char_map=meta["char_to_id"],
+            specials=Specials(**meta["specials"]),
+            max_length=meta["max_length"],
+            stride=meta["stride"],
+            dev_threshold=meta.get("threshold"),
         )
 
     def cut(self, threshold: float | None = None, use_dev_threshold: bool = False) -> float:
@@ -79,10 +122,12 @@ class Tagger:
         if not texts:
             return []
         data = encode_split(texts, None, self.char_map, self.specials, self.max_length, self.stride)
-        p_ent, _ = predict(
-            self.model, data, batch_size=batch_size, pad_id=self.specials.pad, device=self.device
-        )
-        return p_ent
+        sheet = CharSheet(data)
+        for batch in iterate(data, batch_size, self.specials.pad, shuffle=False):
+            p_ent = self.backend(batch["input_ids"], batch["attention_mask"])
+            for row, w in enumerate(batch["index"].tolist()):
+                sheet.put(w, p_ent[row])
+        return sheet.per_sentence()
 
     def tag(
         self,

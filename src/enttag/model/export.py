@@ -1,0 +1,133 @@
+"""Export a trained model to ONNX: one folder with everything needed to tag.
+
+The folder holds ``model.onnx`` (the network with its softmax: ``input_ids`` and
+``attention_mask`` of shape [batch, sequence], both axes dynamic, in; ``p_ent`` of the
+same shape out), optionally ``model.int8.onnx`` (its ``MatMul`` weights quantised to
+int8 by ONNX Runtime's dynamic quantisation), and ``tagger.json`` (character map,
+special ids, window settings, dev-tuned threshold). ``enttag predict --model FOLDER``
+or ``Tagger.load(FOLDER, backend="onnx")`` tags with it; windows, batching and
+stitching are the same code as with the ``.pkl``.
+
+examples:
+  enttag export --model models/model.pkl --out models/onnx
+  enttag export --out models/onnx --int8
+  enttag predict --model models/onnx --int8 "张三在北京大学工作。"
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+from enttag.atomic import atomic_dir, write_json
+from enttag.errors import EnttagError
+
+HELP = "export a trained model to ONNX (optionally int8) for fast tagging"
+FORMAT = "enttag-onnx/1"
+META = "tagger.json"
+GRAPH = {False: "model.onnx", True: "model.int8.onnx"}
+OPSET = 17
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        default="models/model.pkl",
+        help="model file written by the train stage (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--out", default="models/onnx", help="folder to write (replaced atomically; %(default)s)"
+    )
+    parser.add_argument(
+        "--int8", action="store_true", help="also write model.int8.onnx (dynamic quantisation)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    out = export(args.model, args.out, int8=args.int8)
+    print(" ".join(sorted(p.name for p in out.iterdir())), "->", out)
+    return 0
+
+
+def export(model_path: str | Path, out: str | Path, *, int8: bool = False) -> Path:
+    """Write the export folder ``out`` for the ``.pkl`` at ``model_path``; returns ``out``."""
+    import torch
+
+    from enttag.model.backends import INPUTS, OUTPUT, PEnt
+    from enttag.model.network import model_from_checkpoint, read_checkpoint
+
+    checkpoint = read_checkpoint(model_path)
+    net = PEnt(model_from_checkpoint(checkpoint)).eval()
+    specials = checkpoint["specials"]
+    example = torch.tensor([[specials["cls"], specials["unk"], specials["sep"]]] * 2)
+    dynamic = {name: {0: "batch", 1: "sequence"} for name in (*INPUTS, OUTPUT)}
+    with atomic_dir(out) as tmp:
+        with warnings.catch_warnings():  # tracer notes on Python-level shape checks
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                net,
+                (example, torch.ones_like(example)),
+                str(tmp / GRAPH[False]),
+                input_names=list(INPUTS),
+                output_names=[OUTPUT],
+                dynamic_axes=dynamic,
+                opset_version=OPSET,
+                dynamo=False,  # the TorchScript exporter: no onnxscript needed
+            )
+        if int8:
+            quantize(tmp / GRAPH[False], tmp / GRAPH[True])
+        write_json(tmp / META, meta_of(checkpoint, model_path))
+    return Path(out)
+
+
+def quantize(graph: Path, target: Path) -> None:
+    """ONNX Runtime's dynamic quantisation: int8 weights, activations quantised per call."""
+    import logging
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    level = logging.getLogger().level
+    logging.getLogger().setLevel(logging.ERROR)  # "consider pre-processing" (not needed here)
+    try:
+        quantize_dynamic(graph, target, weight_type=QuantType.QInt8)
+    finally:
+        logging.getLogger().setLevel(level)
+
+
+def meta_of(checkpoint: dict[str, Any], source: str | Path) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "source": str(source),
+        "char_to_id": checkpoint["char_to_id"],
+        "specials": checkpoint["specials"],
+        "labels": checkpoint["labels"],
+        "max_length": checkpoint["max_length"],
+        "stride": checkpoint["stride"],
+        "threshold": checkpoint.get("threshold"),
+    }
+
+
+def read_meta(folder: str | Path) -> dict[str, Any]:
+    """``tagger.json`` of an export folder, checked (EnttagError if it is not one)."""
+    path = Path(folder) / META
+    if not Path(folder).is_dir():
+        raise EnttagError(f"{folder}: not an export folder (write one with `enttag export`)")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise EnttagError(f"{path}: cannot read the export's settings ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise EnttagError(f"{path}: not an enttag export (no '{FORMAT}' marker)")
+    return meta
+
+
+def graph_path(folder: str | Path, int8: bool) -> Path:
+    """The fp32 or int8 graph of an export folder."""
+    path = Path(folder) / GRAPH[int8]
+    if not path.is_file():
+        hint = " (export with --int8)" if int8 else ""
+        raise EnttagError(f"{path}: not found{hint}")
+    return path
