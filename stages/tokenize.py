@@ -4,8 +4,7 @@ import json
 from pathlib import Path
 
 from enttag.atomic import write_json
-from enttag.encode.tokenized import tokenize_corpus
-from enttag.model.encoder import check_positions
+from enttag.encode.tokenized import check_positions, tokenize_corpus
 from enttag.params import load_section
 from enttag.stage import run
 

@@ -19,8 +19,9 @@ from shipped import raw_section
 
 from enttag.data.prepare import check_labelled, overlap_warning
 from enttag.data.readers import Sentence, read_corpus
+from enttag.encode.tokenized import check_positions
 from enttag.errors import EnttagError, InputError
-from enttag.model.encoder import check_positions, materialize_encoder
+from enttag.model.encoder import materialize_encoder
 from enttag.model.network import FORMAT, load_encoder, read_checkpoint
 from enttag.params import SECTIONS, ParamsError, parse_section
 

@@ -85,6 +85,8 @@ def run_train(tmp_path: Path, tokenized: Path, encoder: Path, **changes) -> tupl
         encoder_dir=encoder,
         model_path=tmp_path / "model.pkl",
         live_dir=tmp_path / "dvclive",
+        timing_path=tmp_path / "timing.json",
+        checkpoint_dir=tmp_path / "checkpoints",
     )
     return summary, read_checkpoint(tmp_path / "model.pkl")
 
@@ -137,16 +139,19 @@ def test_several_epochs_run_in_full_without_patience(
     f1s = [0.5] * evals
     f1s[evals // 2] = 0.8  # best in the middle of the run, no early stop without patience
     record = scripted_dev(monkeypatch, f1s)
-    seen: list[int] = []
-    real_iterate = train_module.iterate
+    seen: list[int] = []  # windows collated in each epoch
+    real_batches, real_collate = train_module.bucketed_batches, train_module.collate
 
-    def counting(data, *args, **kwargs):
+    def new_epoch(*args, **kwargs):
         seen.append(0)
-        for batch in real_iterate(data, *args, **kwargs):
-            seen[-1] += len(batch["index"])
-            yield batch
+        return real_batches(*args, **kwargs)
 
-    monkeypatch.setattr(train_module, "iterate", counting)
+    def counting(data, indices, *args, **kwargs):
+        seen[-1] += len(indices)
+        return real_collate(data, indices, *args, **kwargs)
+
+    monkeypatch.setattr(train_module, "bucketed_batches", new_epoch)
+    monkeypatch.setattr(train_module, "collate", counting)
     summary, checkpoint = run_train(tmp_path, tokenized, tiny_encoder, epochs=epochs, patience=None)
 
     windows = len(TokenizedCorpus.load(tokenized, ("train",)).splits["train"])

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from transformers import AutoTokenizer
+from transformers import AutoConfig, AutoTokenizer
 
 from enttag.atomic import atomic_dir
 from enttag.data.prepare import read_prepared
 from enttag.data.readers import Sentence
 from enttag.encode.charmap import Specials, build_char_map, prune, specials_of
 from enttag.encode.windows import EncodedSplit, encode_sentences
-from enttag.errors import InputError
+from enttag.errors import EnttagError, InputError
 from enttag.params import TokenizeParams
 
 SPLITS = ("train", "dev", "test")
@@ -95,3 +95,16 @@ def split_report(sentences: list[Sentence], data: EncodedSplit, char_map: dict[s
         "unknown_rate": round(n_unknown / characters, 6) if characters else 0.0,
         "top_unknown": [[c, n] for c, n in unknown.most_common(10)],
     }
+
+
+def check_positions(encoder_dir: Path, max_length: int) -> None:
+    """Refuse windows longer than the encoder's position embeddings."""
+    config = AutoConfig.from_pretrained(str(encoder_dir))
+    positions = config.max_position_embeddings
+    if config.model_type in ("roberta", "xlm-roberta", "camembert"):  # ids start after padding
+        positions -= config.pad_token_id + 1
+    if max_length > positions:
+        raise EnttagError(
+            f"tokenize.max_length is {max_length} but the encoder in {encoder_dir} has "
+            f"{positions} positions; use at most {positions}"
+        )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from transformers import AutoConfig, AutoModel, AutoTokenizer
+from transformers import AutoModel, AutoTokenizer
 
 from enttag.atomic import atomic_dir
 from enttag.errors import EnttagError
@@ -34,16 +34,3 @@ def materialize_encoder(name: str, out_dir: Path) -> Path:
         tokenizer.save_pretrained(tmp)
         model.save_pretrained(tmp)
     return out_dir
-
-
-def check_positions(encoder_dir: Path, max_length: int) -> None:
-    """Refuse windows longer than the encoder's position embeddings."""
-    config = AutoConfig.from_pretrained(str(encoder_dir))
-    positions = config.max_position_embeddings
-    if config.model_type in ("roberta", "xlm-roberta", "camembert"):  # ids start after padding
-        positions -= config.pad_token_id + 1
-    if max_length > positions:
-        raise EnttagError(
-            f"tokenize.max_length is {max_length} but the encoder in {encoder_dir} has "
-            f"{positions} positions; use at most {positions}"
-        )
