@@ -142,9 +142,13 @@ class TrainParams:
 
 @dataclass(frozen=True)
 class BaselineParams:
-    """The character-window logistic regression baseline."""
+    """The classic baseline: a linear-chain CRF (default) or a logistic regression."""
 
+    kind: str = one_of("crf", "lr")
     window: int = non_negative()
+    c1: float = non_negative()
+    c2: float = non_negative()
+    max_iterations: int = positive()
     c: float = positive()
     max_iter: int = positive()
 
