@@ -14,6 +14,7 @@ import pytest
 from enttag.experiments import journal, runs
 from enttag.experiments.journal import classification_text, journal_text, standing
 from enttag.experiments.runs import Run, ranked, restore_dropped, runs_from_show
+from enttag.scoring.bootstrap import sentence_counts, summary
 from enttag.scoring.scores import report
 
 BASE, EXP_A, EXP_B, EXP_Q = "a" * 40, "b" * 40, "c" * 40, "d" * 40
@@ -84,20 +85,43 @@ def test_runs_from_show_lists_commit_and_experiments(show):
     assert by_name["w2"].state == "queued" and by_name["w4"].baseline == "main"
 
 
-def scored(name: str, f1: float, ci: list[float] | None) -> Run:
-    test = {"Ent": {"f1-score": f1}} | ({"ent_f1_ci": ci} if ci else {})
-    return Run(name, name, "main", "success", {}, test)
+def scored(name: str, gold: list[np.ndarray], pred: list[np.ndarray] | None) -> Run:
+    """A finished run on ``gold`` with its Ent F1, interval and per-sentence counts."""
+    if pred is None:
+        return Run(name, name, "main", "success", {}, {"Ent": {"f1-score": 0.5}})
+    s = summary(gold, pred, n_boot=journal.N_BOOT, seed=journal.SEED)
+    test = {"Ent": {"f1-score": s["ent_f1"]}, "ent_f1_ci": s["ent_f1_ci"]}
+    return Run(name, name, "main", "success", {}, test, sentence_counts(gold, pred))
 
 
-def test_ranking_and_standing_by_interval_overlap(show):
+def test_ranking(show):
     runs = ranked(runs_from_show(show))
     assert len(runs) == 3
     assert [r.ent_f1 for r in runs] == sorted((r.ent_f1 for r in runs), reverse=True)
-    best = scored("best", 0.8, [0.7, 0.9])
+
+
+def test_standing_is_a_paired_test_not_an_interval_overlap():
+    """Sentences of very different difficulty make each run's interval wide; the second
+    run makes the first one's errors plus one more in half of the sentences, so the two
+    intervals overlap while the paired difference is clearly below 0."""
+    rng = np.random.default_rng(0)
+    gold = [(rng.random(30) < 0.4).astype(np.int64) for _ in range(200)]
+    hard = [rng.random() * 0.5 for _ in gold]
+    first = [np.where(rng.random(30) < h, 1 - g, g) for g, h in zip(gold, hard, strict=True)]
+    second = [p.copy() for p in first]
+    for g, p in zip(gold[::2], second[::2], strict=True):
+        right = np.flatnonzero(p == g)
+        p[right[0]] = 1 - g[right[0]]
+    best, other = scored("best", gold, first), scored("other", gold, second)
+    (lo_a, hi_a), (lo_b, hi_b) = best.test["ent_f1_ci"], other.test["ent_f1_ci"]
+    assert lo_a <= hi_b and lo_b <= hi_a  # the per-run intervals overlap
     assert standing(best, best) == "best"
-    assert standing(scored("close", 0.7, [0.6, 0.75]), best) == "not distinguishable from best"
-    assert standing(scored("far", 0.2, [0.1, 0.3]), best) == "worse"
-    assert standing(scored("unknown", 0.7, None), best) == "no CI"
+    assert standing(other, best).startswith("worse: -0.0")
+    noisy = [np.where(rng.random(30) < h, 1 - g, g) for g, h in zip(gold, hard, strict=True)]
+    assert standing(scored("redrawn", gold, noisy), best).startswith(
+        "not distinguishable from best"
+    )
+    assert standing(scored("unknown", gold, None), best) == "n/a (no per-sentence counts)"
 
 
 def test_classification_text_matches_sklearn():

@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from enttag.errors import EnttagError
 
 TEST_METRICS = "metrics/test.json"
+TEST_COUNTS = "metrics/test_counts.jsonl"  # per test sentence [tp, fn, fp, tn], from evaluate
 DONE = "success"
 
 
@@ -28,6 +31,8 @@ class Run:
     state: str  # DVC's experiment state: "success", "queued", "running" or "failed"
     changed: dict[str, Any]  # params that differ from the baseline commit
     test: dict[str, Any]  # metrics/test.json as DVC reports it ({} if absent)
+    # (n_sentences, 4) per-sentence test counts from the run's commit; None if not read
+    counts: np.ndarray | None = field(default=None, compare=False)
 
     @property
     def finished(self) -> bool:
@@ -133,9 +138,13 @@ def committed(rev: str, path: str) -> bytes | None:
 
 
 def with_intervals(run: Run) -> Run:
-    """The run with the list-valued metrics DVC dropped, read from its commit."""
+    """The run with the list-valued metrics DVC dropped and its per-sentence test
+    counts (for paired comparisons), both read from its commit."""
     raw = committed(run.rev, TEST_METRICS)
-    if raw is None:
-        return run
-    test = restore_dropped(run.test, json.loads(raw))
-    return Run(run.name, run.rev, run.baseline, run.state, run.changed, test)
+    test = run.test if raw is None else restore_dropped(run.test, json.loads(raw))
+    rows = committed(run.rev, TEST_COUNTS)
+    counts = None
+    if rows is not None:
+        counts = np.array([json.loads(r) for r in rows.splitlines() if r.strip()], dtype=np.int64)
+        counts = counts.reshape(-1, 4)
+    return Run(run.name, run.rev, run.baseline, run.state, run.changed, test, counts)
