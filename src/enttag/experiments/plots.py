@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from enttag.atomic import write_with  # noqa: E402
-from enttag.data.readers import LABELS  # noqa: E402
+from enttag.labels import LABELS  # noqa: E402
 
 
 def read_tsv(path: Path) -> tuple[list[int], list[float]]:

@@ -1,0 +1,151 @@
+"""Every stage's ``deps`` in dvc.yaml cover every project module the stage runs.
+
+The import closure of ``stages/<name>.py`` is read from the code with ``ast``: every
+``enttag.*`` import, at any depth (function-local ones included), and the package
+``__init__.py`` files Python runs on the way. Two kinds of import are not run by
+importing a module and are skipped: ``if TYPE_CHECKING:`` blocks and a package's lazy
+``__getattr__`` (followed only where ``from package import name`` asks for it).
+"""
+
+from __future__ import annotations
+
+import ast
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
+PACKAGE = "enttag"
+
+
+def module_file(name: str) -> Path | None:
+    """The file of module ``name`` under src/, or None if it is not a project module."""
+    base = SRC.joinpath(*name.split("."))
+    for candidate in (base / "__init__.py", base.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def run_imports(tree: ast.AST, skip_lazy: bool) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Import nodes that run when the module (and its functions) run."""
+    for child in ast.iter_child_nodes(tree):
+        if isinstance(child, ast.If) and is_type_checking(child):
+            yield from (n for stmt in child.orelse for n in run_imports(stmt, False))
+            continue
+        if skip_lazy and isinstance(child, ast.FunctionDef) and child.name == "__getattr__":
+            continue
+        if isinstance(child, ast.Import | ast.ImportFrom):
+            yield child
+        yield from run_imports(child, False)
+
+
+def lazy_imports(init: Path) -> list[str]:
+    """Modules a package's ``__getattr__`` imports on attribute access."""
+    tree = ast.parse(init.read_text(encoding="utf-8"))
+    hooks = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "__getattr__"]
+    return [name for hook in hooks for name, _ in imported_names(hook, init)]
+
+
+def imported_names(tree: ast.AST, path: Path) -> Iterator[tuple[str, str | None]]:
+    """(module, name imported from it or None) for each import in ``tree``."""
+    package = ".".join(path.relative_to(SRC).parent.parts) if path.is_relative_to(SRC) else ""
+    for node in run_imports(tree, skip_lazy=path.name == "__init__.py"):
+        if isinstance(node, ast.Import):
+            yield from ((alias.name, None) for alias in node.names)
+            continue
+        module = node.module or ""
+        if node.level:
+            parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+            module = ".".join([*parts, *([module] if module else [])])
+        yield from ((module, alias.name) for alias in node.names)
+
+
+def direct_files(path: Path) -> set[Path]:
+    """Project module files that running ``path`` imports directly (and their packages)."""
+    files = set()
+    for module, name in imported_names(ast.parse(path.read_text(encoding="utf-8")), path):
+        if module.split(".")[0] != PACKAGE:
+            continue
+        parts = module.split(".")
+        for i in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__, a/b/__init__
+            if found := module_file(".".join(parts[:i])):
+                files.add(found)
+        if name is None:
+            continue
+        if found := module_file(f"{module}.{name}"):
+            files.add(found)
+        elif (init := module_file(module)) and init.name == "__init__.py":
+            files |= {f for m in lazy_imports(init) if (f := module_file(m))}
+    return files
+
+
+def import_closure(script: Path) -> set[Path]:
+    """Every project file running ``script`` may execute, ``script`` included."""
+    seen: set[Path] = set()
+    todo = [script]
+    while todo:
+        path = todo.pop()
+        if path not in seen:
+            seen.add(path)
+            todo += direct_files(path)
+    return seen
+
+
+def stage_script(cmd: str) -> Path:
+    """``python -m stages.x`` (or ``python stages/x.py``) -> stages/x.py."""
+    args = shlex.split(cmd)
+    target = args[args.index("-m") + 1].replace(".", "/") + ".py" if "-m" in args else args[-1]
+    return ROOT / target
+
+
+def covered(path: Path, deps: list[str]) -> bool:
+    """A dep covers a file if it is the file or a folder above it."""
+    rel = path.relative_to(ROOT)
+    return any(rel == Path(d) or Path(d) in rel.parents for d in deps)
+
+
+STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_stage_deps_cover_its_import_closure(name):
+    stage = STAGES[name]
+    deps = [d for d in stage.get("deps", []) if isinstance(d, str)]
+    script = stage_script(stage["cmd"])
+    assert script.is_file(), f"stage {name}: no script {script.relative_to(ROOT)}"
+    missing = sorted(
+        str(f.relative_to(ROOT)) for f in import_closure(script) if not covered(f, deps)
+    )
+    assert not missing, f"stage {name}: dvc.yaml deps do not cover {', '.join(missing)}"
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_stage_deps_exist(name):
+    for dep in STAGES[name].get("deps", []):
+        if dep.startswith(("stages/", "src/")):
+            assert (ROOT / dep).exists(), f"stage {name}: dep {dep} does not exist"
+
+
+def test_closure_follows_function_local_and_lazy_imports(tmp_path):
+    """The closure sees imports inside functions and ``from enttag import Tagger``."""
+    local = tmp_path / "local.py"
+    local.write_text("def f():\n    from enttag.scoring import verdict\n", encoding="utf-8")
+    assert SRC / "enttag/scoring/verdict.py" in import_closure(local)
+    lazy = tmp_path / "lazy.py"
+    lazy.write_text("from enttag import Tagger\n", encoding="utf-8")
+    assert SRC / "enttag/model/tagger.py" in import_closure(lazy)
+    plain = tmp_path / "plain.py"
+    plain.write_text("import enttag.errors\n", encoding="utf-8")
+    assert import_closure(plain) == {plain, SRC / "enttag/__init__.py", SRC / "enttag/errors.py"}
