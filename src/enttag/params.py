@@ -97,6 +97,7 @@ class ModelParams:
     name: str
     num_layers: int | None = positive()
     prune_vocab: bool
+    head: str = one_of("linear", "crf")
 
 
 @dataclass(frozen=True)

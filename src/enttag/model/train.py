@@ -24,7 +24,7 @@ from dvclive import Live
 from enttag.encode.batching import iterate
 from enttag.encode.tokenized import TokenizedCorpus
 from enttag.encode.windows import IGNORE
-from enttag.model.inference import autocast, predict, resolve_device, weighted_loss
+from enttag.model.inference import autocast, predict, resolve_device
 from enttag.model.network import EntityTagger, load_encoder, prune_embeddings, save_model
 from enttag.params import ModelParams, TokenizeParams, TrainParams, as_dict
 from enttag.scoring.scores import ent_prf, gold_per_sentence
@@ -65,7 +65,7 @@ def build_model(
     encoder = load_encoder(encoder_dir, model_cfg.num_layers, dropout)
     if corpus.kept_ids is not None:
         prune_embeddings(encoder, corpus.kept_ids, corpus.specials.pad)
-    return EntityTagger(encoder, dropout)
+    return EntityTagger(encoder, dropout, model_cfg.head)
 
 
 def evaluate_dev(
@@ -123,10 +123,11 @@ def train(
             train_data, cfg.batch_size, corpus.specials.pad, shuffle=True, seed=cfg.seed + epoch
         ):
             input_ids = batch["input_ids"].to(device)
-            labels = batch["labels"].to(device)
+            labels, mask = batch["labels"].to(device), batch["attention_mask"].to(device)
             with autocast(device, cfg.precision):
-                logits = model(input_ids, batch["attention_mask"].to(device))
-            loss = weighted_loss(logits.float().flatten(0, 1), labels.flatten(), weights)
+                logits = model(input_ids, mask)
+            total, norm = model.loss_terms(logits.float(), labels, mask, weights)
+            loss = total / norm
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
             optimizer.step()
