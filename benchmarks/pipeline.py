@@ -46,7 +46,7 @@ def main() -> None:
             continue
         wall, peak = run_stage(stage["cmd"])
         rows.append({"stage": name, "wall_s": round(wall, 1), "peak_gib": round(peak, 2)})
-    test = json.loads(Path("metrics/test.json").read_text())
+    test = json.loads(Path("metrics/test_report.json").read_text())
     scores = {
         "model": {k: round(test["Ent"][k], 4) for k in ("precision", "recall", "f1-score")},
         "baseline": {

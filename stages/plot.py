@@ -9,7 +9,7 @@ from enttag.stage import run
 
 def main() -> None:
     live, out = Path("dvclive/plots/metrics"), Path("plots")
-    test = json.loads(Path("metrics/test.json").read_text(encoding="utf-8"))
+    test = json.loads(Path("metrics/test_report.json").read_text(encoding="utf-8"))
     plots.loss_curve(live, out / "loss.png")
     plots.dev_scores(live, out / "dev_scores.png")
     plots.confusion_matrix(test["confusion"], out / "confusion_test.png", "Test confusion")

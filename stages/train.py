@@ -16,6 +16,7 @@ def main() -> None:
         encoder_dir=Path("models/encoder"),
         model_path=Path("models/model.pkl"),
         live_dir=Path("dvclive"),
+        timing_path=Path("metrics/timing.json"),
     )
     print(summary)
 

@@ -60,8 +60,10 @@ def test_stage_writes_crf_marginals_and_evaluate_compares_paired(tiny_repo):
     stats = json.loads((tiny_repo / "data/prepared/stats.json").read_text())
     assert str(baseline["kind"]) == "crf"
     assert len(baseline["test"]) == stats["test"]["characters"]
-    test = json.loads((tiny_repo / "metrics/test.json").read_text())
+    test = json.loads((tiny_repo / "metrics/test_report.json").read_text())
+    lean = json.loads((tiny_repo / "metrics/test.json").read_text())
     assert test["baseline"]["kind"] == "crf"
+    assert lean["beats_baseline"] == test["beats_baseline"]
     lo, hi = test["baseline_lift"]["ci"]
     assert test["beats_baseline"] == (
         "yes" if lo > 0 else "no" if hi < 0 else "not distinguishable"

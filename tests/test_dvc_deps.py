@@ -132,10 +132,16 @@ def test_stage_deps_cover_its_import_closure(name):
 
 
 @pytest.mark.parametrize("name", sorted(STAGES))
-def test_stage_deps_exist(name):
-    for dep in STAGES[name].get("deps", []):
+def test_stage_code_deps_exist_and_are_imported(name):
+    """No stale code dep: each one exists and the stage imports something under it."""
+    stage = STAGES[name]
+    closure = import_closure(stage_script(stage["cmd"]))
+    for dep in stage.get("deps", []):
         if dep.startswith(("stages/", "src/")):
             assert (ROOT / dep).exists(), f"stage {name}: dep {dep} does not exist"
+            assert any(covered(f, [dep]) for f in closure), (
+                f"stage {name}: dep {dep} holds no module the stage imports"
+            )
 
 
 def test_closure_follows_function_local_and_lazy_imports(tmp_path):

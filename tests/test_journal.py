@@ -6,6 +6,7 @@ test_experiments.py builds a journal from a real `dvc exp show --json`.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,16 +14,17 @@ import pytest
 
 from enttag.experiments import journal, runs
 from enttag.experiments.journal import classification_text, journal_text, standing
-from enttag.experiments.runs import Run, ranked, restore_dropped, runs_from_show
+from enttag.experiments.runs import Run, ranked, runs_from_show, with_report
 from enttag.scoring.bootstrap import sentence_counts, summary
+from enttag.scoring.evaluate import headline
 from enttag.scoring.scores import report
 
 BASE, EXP_A, EXP_B, EXP_Q = "a" * 40, "b" * 40, "c" * 40, "d" * 40
 PARAMS = {"train": {"ent_weight": 1.0, "head_lr": 0.001, "seed": 0}, "evaluate": {"seed": 0}}
 
 
-def scores(seed: int, ci: tuple[float, float]) -> dict:
-    """metrics/test.json from a real sklearn report, its interval already restored."""
+def full_report(seed: int, ci: tuple[float, float]) -> dict:
+    """metrics/test_report.json from a real sklearn report."""
     rng = np.random.default_rng(seed)
     gold = [rng.integers(0, 2, 30) for _ in range(5)]
     pred = [np.where(rng.random(30) < 0.8, g, 1 - g) for g in gold]
@@ -31,7 +33,10 @@ def scores(seed: int, ci: tuple[float, float]) -> dict:
         "verdict": "learned",
         "verdict_reason": "learned: above chance",
         "mcc": 0.5,
-        "baseline_lift": {"ent_f1_diff": 0.1},
+        "spans": {"f1": 0.6},
+        "baseline": {"kind": "crf", "ent_f1": 0.5},
+        "baseline_lift": {"ent_f1_diff": 0.1, "ci": [0.05, 0.15]},
+        "beats_baseline": "yes",
         "at_dev_threshold": {
             "threshold": 0.4,
             "ent_precision": 0.7,
@@ -41,6 +46,11 @@ def scores(seed: int, ci: tuple[float, float]) -> dict:
         },
         "ent_f1_ci": list(ci),
     }
+
+
+def scores(seed: int, ci: tuple[float, float]) -> dict:
+    """The lean metrics/test.json evaluate writes for that report."""
+    return headline(full_report(seed, ci), {"dev": {"ent_f1": 0.7}, "best_step": 3})
 
 
 def row(rev: str, name: str, params: dict, test: dict | None) -> dict:
@@ -88,10 +98,11 @@ def test_runs_from_show_lists_commit_and_experiments(show):
 def scored(name: str, gold: list[np.ndarray], pred: list[np.ndarray] | None) -> Run:
     """A finished run on ``gold`` with its Ent F1, interval and per-sentence counts."""
     if pred is None:
-        return Run(name, name, "main", "success", {}, {"Ent": {"f1-score": 0.5}})
+        return Run(name, name, "main", "success", {}, {"ent_f1": 0.5})
     s = summary(gold, pred, n_boot=journal.N_BOOT, seed=journal.SEED)
-    test = {"Ent": {"f1-score": s["ent_f1"]}, "ent_f1_ci": s["ent_f1_ci"]}
-    return Run(name, name, "main", "success", {}, test, sentence_counts(gold, pred))
+    lo, hi = s["ent_f1_ci"]
+    test = {"ent_f1": s["ent_f1"], "ent_f1_lo": lo, "ent_f1_hi": hi}
+    return Run(name, name, "main", "success", {}, test, counts=sentence_counts(gold, pred))
 
 
 def test_ranking(show):
@@ -113,7 +124,7 @@ def test_standing_is_a_paired_test_not_an_interval_overlap():
         right = np.flatnonzero(p == g)
         p[right[0]] = 1 - g[right[0]]
     best, other = scored("best", gold, first), scored("other", gold, second)
-    (lo_a, hi_a), (lo_b, hi_b) = best.test["ent_f1_ci"], other.test["ent_f1_ci"]
+    (lo_a, hi_a), (lo_b, hi_b) = journal.ent_f1_ci(best), journal.ent_f1_ci(other)
     assert lo_a <= hi_b and lo_b <= hi_a  # the per-run intervals overlap
     assert standing(best, best) == "best"
     assert standing(other, best).startswith("worse: -0.0")
@@ -132,22 +143,27 @@ def test_classification_text_matches_sklearn():
     assert classification_text(json.loads(json.dumps(as_dict))) == as_text
 
 
-def test_restore_dropped_adds_only_what_dvc_left_out():
-    reported = {"Ent": {"f1-score": 0.5}, "baseline_lift": {"ent_f1_diff": 0.1}}
-    file = {
-        "Ent": {"f1-score": 0.4999},
-        "ent_f1_ci": [0.4, 0.6],
-        "baseline_lift": {"ent_f1_diff": 0.1, "ci": [0.0, 0.2]},
-    }
-    assert restore_dropped(reported, file) == {
-        "Ent": {"f1-score": 0.5},
-        "ent_f1_ci": [0.4, 0.6],
-        "baseline_lift": {"ent_f1_diff": 0.1, "ci": [0.0, 0.2]},
-    }
+def test_lean_metrics_are_flat_scalars_dvc_keeps():
+    lean = scores(0, (0.5, 0.7))
+    assert all(isinstance(v, int | float | str) for v in lean.values())
+    assert (lean["ent_f1_lo"], lean["ent_f1_hi"]) == (0.5, 0.7)
+    assert (lean["lift"], lean["lift_lo"], lean["lift_hi"]) == (0.1, 0.05, 0.15)
+    assert lean["ent_f1"] == full_report(0, (0.5, 0.7))["Ent"]["f1-score"]
+    assert (lean["tuned_ent_f1"], lean["best_dev_ent_f1"], lean["best_step"]) == (0.75, 0.7, 3)
+
+
+def test_with_report_reads_the_full_report_of_the_run_commit(monkeypatch):
+    full = full_report(1, (0.6, 0.9))
+    files = {f"{EXP_A}:metrics/test_report.json": json.dumps(full).encode()}
+    monkeypatch.setattr(runs, "command_output", lambda cmd: files.get(cmd[2]))
+    run_a = Run("w10", EXP_A, "main", "success", {}, scores(1, (0.6, 0.9)))
+    assert with_report(run_a).report == full
+    assert with_report(Run("w4", EXP_B, "main", "success", {}, {})).report == {}
 
 
 def test_journal_text_table_sections_and_pending(show):
-    runs = runs_from_show(show)
+    reports = {BASE: full_report(0, (0.5, 0.7)), EXP_A: full_report(1, (0.6, 0.9))}
+    runs = [replace(r, report=reports.get(r.rev, {})) for r in runs_from_show(show)]
     assets = {
         BASE: ("journal/main-loss.png", "journal/main-errors_test.jsonl"),
         EXP_A: ("journal/w10-loss.png", None),
@@ -168,15 +184,18 @@ def test_journal_text_table_sections_and_pending(show):
     assert "[journal/main-errors_test.jsonl](journal/main-errors_test.jsonl)" in text
     assert "No `plots/loss.png` in this run's commit." in text
     assert "| dev-tuned | 0.400 | 0.7000 | 0.8000 | 0.7500 | 0.7400 |" in text
+    assert "0.7500 (t=0.400)" in text and "[0.6000, 0.9000]" in text
+    w4 = text.split("\n## w4\n", 1)[1]
+    assert "No `metrics/test_report.json` in this run's commit." in w4
     assert "`train.ent_weight=4`, `train.head_lr=0.005`" in text
 
 
-def test_write_journal_takes_intervals_and_assets_from_each_commit(show, tmp_path, monkeypatch):
+def test_write_journal_takes_reports_and_assets_from_each_commit(show, tmp_path, monkeypatch):
     files = {
         f"{rev}:{path}": content
         for rev, test in ((BASE, 0), (EXP_A, 1), (EXP_B, 2))
         for path, content in {
-            "metrics/test.json": json.dumps({"ent_f1_ci": [0.1 * test, 0.9]}).encode(),
+            "metrics/test_report.json": json.dumps(full_report(test, (0.1 * test, 0.9))).encode(),
             "plots/loss.png": b"\x89PNG" + bytes([test]),
         }.items()
     }
@@ -187,14 +206,13 @@ def test_write_journal_takes_intervals_and_assets_from_each_commit(show, tmp_pat
         assert cmd[:2] == ["git", "show"]
         return files.get(cmd[2])
 
-    for r in (show[1], *(e["revs"][0] for e in show[1]["experiments"])):
-        for metrics in r["data"]["metrics"].values():
-            del metrics["data"]["ent_f1_ci"]  # DVC drops list-valued metrics
     monkeypatch.setattr(runs, "command_output", fake)
     out = tmp_path / "docs" / "EXPERIMENTS.md"
     assert journal.run(SimpleNamespace(out=out)) == 0
     text = out.read_text(encoding="utf-8")
     assert (tmp_path / "docs/journal/w10-loss.png").read_bytes() == b"\x89PNG\x01"
     assert not (tmp_path / "docs/journal/w10-errors_test.jsonl").exists()
-    assert "[0.1000, 0.9000]" in text and "[0.2000, 0.9000]" in text
+    assert "Ent F1 95% CI [0.1000, 0.9000]" in text  # w10's section, from its own report
+    assert "Ent F1 95% CI [0.2000, 0.9000]" in text
+    assert text.count("weighted avg") == 3
     assert "Worst test sentences" not in text

@@ -18,9 +18,9 @@ def repo(tmp_path_factory, reproduced_template) -> Path:
 
 def test_repro_writes_every_output(repo):
     stats = json.loads((repo / "data/prepared/stats.json").read_text())
-    test = json.loads((repo / "metrics/test.json").read_text())
-    assert test["Ent"]["support"] + test["O"]["support"] == stats["test"]["characters"]
-    assert set(test) >= {
+    full = json.loads((repo / "metrics/test_report.json").read_text())
+    assert full["Ent"]["support"] + full["O"]["support"] == stats["test"]["characters"]
+    assert set(full) >= {
         "Ent",
         "O",
         "accuracy",
@@ -33,6 +33,31 @@ def test_repro_writes_every_output(repo):
         "baseline",
         "spans",
     }
+    lean = json.loads((repo / "metrics/test.json").read_text())
+    assert set(lean) == {
+        "ent_precision",
+        "ent_recall",
+        "ent_f1",
+        "ent_f1_lo",
+        "ent_f1_hi",
+        "macro_f1",
+        "mcc",
+        "verdict",
+        "span_f1",
+        "baseline_ent_f1",
+        "lift",
+        "lift_lo",
+        "lift_hi",
+        "tuned_ent_f1",
+        "best_dev_ent_f1",
+        "best_step",
+    }
+    assert lean["ent_f1"] == full["Ent"]["f1-score"] and lean["verdict"] == full["verdict"]
+    assert [lean["ent_f1_lo"], lean["ent_f1_hi"]] == full["ent_f1_ci"]
+    assert set(json.loads((repo / "metrics/timing.json").read_text())) == {
+        "train_seconds",
+        "train_chars_per_s",
+    }
     assert "precision" in (repo / "metrics/test_report.txt").read_text()
     for png in ("loss.png", "dev_scores.png", "confusion_test.png", "pr_dev.png"):
         assert (repo / "plots" / png).stat().st_size > 1000
@@ -41,6 +66,8 @@ def test_repro_writes_every_output(repo):
 
     checkpoint = torch.load(repo / "models/model.pkl", weights_only=True)
     assert checkpoint["params"]["train"]["max_steps"] == 6
+    assert "train_chars_per_s" not in checkpoint["train"]  # no wall-clock in the model
+    assert lean["best_step"] == checkpoint["train"]["best_step"]
 
 
 def test_experiment_variant_and_comparison(repo):
@@ -56,7 +83,7 @@ def test_experiment_variant_and_comparison(repo):
     f1s, weights = [], []
     for r in runs:
         data = r["data"]
-        f1s.append(data["metrics"]["metrics/test.json"]["data"]["Ent"]["f1-score"])
+        f1s.append(data["metrics"]["metrics/test.json"]["data"]["ent_f1"])
         weights.append(data["params"]["params.yaml"]["data"]["train"]["ent_weight"])
     assert sorted(weights) == [1.0, 4]
     assert all(0 <= f <= 1 for f in f1s)

@@ -65,7 +65,7 @@ def test_grid_rejects_a_value_that_is_not_a_number():
 
 
 def run(name: str, state: str, f1: float | None = 0.5) -> Run:
-    return Run(name, name, "main", state, {}, {"Ent": {"f1-score": f1}} if f1 else {})
+    return Run(name, name, "main", state, {}, {"ent_f1": f1} if f1 else {})
 
 
 def test_resume_queues_only_what_has_not_finished_nor_is_pending():
@@ -120,24 +120,25 @@ def test_compare_keeps_the_varying_params_and_the_headline_test_metrics():
         "Experiment",
         "train.ent_weight",
         "params.yaml:train.head_lr",
-        "metrics/test.json:Ent.precision",
-        "metrics/test.json:Ent.recall",
-        "metrics/test.json:Ent.f1-score",
-        "metrics/test.json:macro avg.f1-score",
-        "metrics/test.json:verdict",
+        "ent_precision",
+        "ent_recall",
+        "metrics/test.json:ent_f1",
+        "macro_f1",
+        "verdict",
     ]
     dropped = [
         "train.seed",
-        "metrics/dev.json:Ent.f1-score",
-        "metrics/test.json:Ent.support",
-        "metrics/test.json:weighted avg.f1-score",
+        "ent_f1_lo",
+        "tuned_ent_f1",
+        "best_dev_ent_f1",
+        "metrics/test.json:lift",
         "Created",
         "models/model.pkl",
     ]
     assert all(keep.match(c) for c in kept) and not any(keep.match(c) for c in dropped)
     assert cmd[cmd.index("--drop") + 1] == ".*" and cmd[-1] == "--md"
     assert cmd[cmd.index("--sort-by") + 1 : cmd.index("--sort-by") + 4] == [
-        "metrics/test.json:Ent.f1-score",
+        "metrics/test.json:ent_f1",
         "--sort-order",
         "desc",
     ]

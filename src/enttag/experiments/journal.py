@@ -8,10 +8,11 @@ else ``not distinguishable from best``. Then one section per run: the params tha
 from the baseline commit, the test classification report, the verdict and intervals, the
 argmax against the dev-tuned threshold, the loss curve and the worst test sentences.
 
-Everything comes from ``dvc exp show --json``, except what DVC cannot carry, which is
-read from the run's own commit (``git show <rev>:<path>``): the bootstrap intervals (DVC
-drops list-valued metrics), the per-sentence test counts, ``plots/loss.png`` and
-``metrics/errors_test.jsonl``. Nothing is re-run. The pictures and error files go to
+The table comes from ``dvc exp show --json`` (the lean ``metrics/test.json``); the
+rest is read from the run's own commit (``git show <rev>:<path>``): the per-sentence
+test counts ``metrics/test_counts.jsonl``, the full report ``metrics/test_report.json``,
+``plots/loss.png`` and ``metrics/errors_test.jsonl``. Nothing is re-run. The pictures
+and error files go to
 ``journal/`` beside the journal.
 """
 
@@ -25,12 +26,13 @@ from typing import Any
 
 from enttag.atomic import write_text, write_with
 from enttag.experiments.runs import (
+    TEST_REPORT,
     Run,
     committed,
     exp_show,
     ranked,
     runs_from_show,
-    with_intervals,
+    with_report,
 )
 from enttag.scoring.bootstrap import paired_f1_diff
 
@@ -43,6 +45,12 @@ ASSETS = "journal"
 
 N_BOOT, SEED = 1000, 0  # the paired bootstrap against the best run (as evaluate's defaults)
 STANDING = {"no": "worse", "not distinguishable": "not distinguishable from best", "yes": "better"}
+
+
+def ent_f1_ci(run: Run) -> list[float] | None:
+    """The run's Ent F1 95% interval from its lean metrics (None if absent)."""
+    m = run.test
+    return [m["ent_f1_lo"], m["ent_f1_hi"]] if "ent_f1_lo" in m and "ent_f1_hi" in m else None
 
 
 def standing(run: Run, best: Run, n_boot: int = N_BOOT, seed: int = SEED) -> str:
@@ -114,12 +122,14 @@ def table(runs: list[Run]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for i, r in enumerate(runs, 1):
-        m, tuned = r.test, r.test.get("at_dev_threshold")
-        at_threshold = f"{tuned['ent_f1']:.4f} (t={tuned['threshold']:.3f})" if tuned else "n/a"
+        m = r.test
+        at_threshold = fmt(m.get("tuned_ent_f1", "n/a"))
+        if "at_dev_threshold" in r.report:
+            at_threshold += f" (t={r.report['at_dev_threshold']['threshold']:.3f})"
         lines.append(
             f"| {i} | [{r.name}](#{anchor(r.name)}) | {params_text(r.changed)} "
-            f"| {m['Ent']['precision']:.4f} | {m['Ent']['recall']:.4f} "
-            f"| {r.ent_f1:.4f} {ci(m.get('ent_f1_ci'))} | {m['macro avg']['f1-score']:.4f} "
+            f"| {m['ent_precision']:.4f} | {m['ent_recall']:.4f} "
+            f"| {r.ent_f1:.4f} {ci(ent_f1_ci(r))} | {m['macro_f1']:.4f} "
             f"| {m.get('verdict', 'n/a')} | {m.get('beats_baseline', 'n/a')} | {at_threshold} "
             f"| {standing(r, runs[0])} |"
         )
@@ -162,15 +172,20 @@ def thresholds_table(m: Mapping[str, Any]) -> str:
 
 def section(run: Run, loss_png: str | None, errors: str | None) -> str:
     """One run's entry; ``loss_png`` and ``errors`` are links relative to the journal."""
-    m = run.test
+    m = run.report
     parts = [
         f"## {run.name}\n",
         f"- Revision: `{run.rev[:7]}`, baseline `{run.baseline}`",
         f"- Params vs baseline: {params_text(run.changed)}\n",
-        "```text\n" + classification_text(m) + "```\n",
-        verdict_line(m) + "\n",
-        thresholds_table(m),
     ]
+    if m:
+        parts += [
+            "```text\n" + classification_text(m) + "```\n",
+            verdict_line(m) + "\n",
+            thresholds_table(m),
+        ]
+    else:
+        parts.append(f"No `{TEST_REPORT}` in this run's commit.\n")
     parts.append(
         f"![Loss curve of {run.name}]({loss_png})\n"
         if loss_png
@@ -212,7 +227,7 @@ def save_asset(run: Run, path: str, suffix: str, folder: Path) -> str | None:
 
 def write_journal(out: Path) -> list[Run]:
     """Write the journal and its assets; return the finished runs, best first."""
-    runs = [with_intervals(r) if r.finished else r for r in runs_from_show(exp_show())]
+    runs = [with_report(r) if r.finished else r for r in runs_from_show(exp_show())]
     folder = out.parent
     assets = {
         r.rev: (

@@ -26,8 +26,11 @@ def read_tsv(path: Path) -> tuple[list[int], list[float]]:
 
 
 def save(fig: plt.Figure, path: Path) -> None:
+    """Write the PNG atomically, without the "Software" stamp: the same figure, the same bytes."""
     fig.tight_layout()
-    write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+    write_with(
+        path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, metadata={"Software": None})
+    )
     plt.close(fig)
 
 

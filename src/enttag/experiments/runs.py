@@ -1,7 +1,8 @@
 """The DVC experiments of the current commit as :class:`Run` rows.
 
-Everything comes from ``dvc exp show --json``, except what DVC cannot carry, which
-is read from the run's own commit (``git show <rev>:<path>``).
+Everything comes from ``dvc exp show --json``: the lean ``metrics/test.json`` (flat
+scalars). The full test report, an ordinary output, is read from the run's own commit
+(``git show <rev>:metrics/test_report.json``) when wanted.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ import numpy as np
 from enttag.errors import EnttagError
 
 TEST_METRICS = "metrics/test.json"
+TEST_REPORT = "metrics/test_report.json"
 TEST_COUNTS = "metrics/test_counts.jsonl"  # per test sentence [tp, fn, fp, tn], from evaluate
 DONE = "success"
 
@@ -31,16 +33,17 @@ class Run:
     state: str  # DVC's experiment state: "success", "queued", "running" or "failed"
     changed: dict[str, Any]  # params that differ from the baseline commit
     test: dict[str, Any]  # metrics/test.json as DVC reports it ({} if absent)
+    report: dict[str, Any] = field(default_factory=dict)  # metrics/test_report.json, if read
     # (n_sentences, 4) per-sentence test counts from the run's commit; None if not read
     counts: np.ndarray | None = field(default=None, compare=False)
 
     @property
     def finished(self) -> bool:
-        return self.state == DONE and "Ent" in self.test
+        return self.state == DONE and "ent_f1" in self.test
 
     @property
     def ent_f1(self) -> float:
-        return self.test["Ent"]["f1-score"]
+        return self.test["ent_f1"]
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -103,17 +106,6 @@ def runs_from_show(show: list[dict[str, Any]]) -> list[Run]:
     return runs
 
 
-def restore_dropped(reported: Mapping[str, Any], committed: Mapping[str, Any]) -> dict[str, Any]:
-    """``reported`` plus the entries of ``committed`` it lacks, at any depth."""
-    merged = dict(reported)
-    for key, value in committed.items():
-        if key not in merged:
-            merged[key] = value
-        elif isinstance(value, Mapping) and isinstance(merged[key], Mapping):
-            merged[key] = restore_dropped(merged[key], value)
-    return merged
-
-
 def ranked(runs: list[Run]) -> list[Run]:
     """Finished runs, best test Ent F1 first."""
     return sorted((r for r in runs if r.finished), key=lambda r: r.ent_f1, reverse=True)
@@ -137,14 +129,14 @@ def committed(rev: str, path: str) -> bytes | None:
     return command_output(["git", "show", f"{rev}:{path}"])
 
 
-def with_intervals(run: Run) -> Run:
-    """The run with the list-valued metrics DVC dropped and its per-sentence test
-    counts (for paired comparisons), both read from its commit."""
-    raw = committed(run.rev, TEST_METRICS)
-    test = run.test if raw is None else restore_dropped(run.test, json.loads(raw))
+def with_report(run: Run) -> Run:
+    """The run with its full test report and its per-sentence test counts (for paired
+    comparisons), read from its commit (each left as it was if absent)."""
+    raw = committed(run.rev, TEST_REPORT)
+    if raw is not None:
+        run = replace(run, report=json.loads(raw))
     rows = committed(run.rev, TEST_COUNTS)
-    counts = None
     if rows is not None:
-        counts = np.array([json.loads(r) for r in rows.splitlines() if r.strip()], dtype=np.int64)
-        counts = counts.reshape(-1, 4)
-    return Run(run.name, run.rev, run.baseline, run.state, run.changed, test, counts)
+        counts = [json.loads(r) for r in rows.splitlines() if r.strip()]
+        run = replace(run, counts=np.array(counts, dtype=np.int64).reshape(-1, 4))
+    return run

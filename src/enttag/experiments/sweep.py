@@ -38,7 +38,7 @@ WEIGHTS = "1 10 4 2"
 HEAD_LRS = "1e-3 5e-3 1e-2"
 ENCODER_LR = "1e-5"
 PENDING = ("queued", "running")
-COMPARE_METRICS = ("Ent.precision", "Ent.recall", "Ent.f1-score", "macro avg.f1-score", "verdict")
+COMPARE_METRICS = ("ent_precision", "ent_recall", "ent_f1", "macro_f1", "verdict")
 
 
 def check_number(text: str) -> None:
@@ -102,7 +102,7 @@ def varying_params(runs: Sequence[Run]) -> list[str]:
 def compare_command(params: Sequence[str], extra: Sequence[str]) -> list[str]:
     """``dvc exp show`` keeping ``params`` and the headline test metrics, best Ent F1 first."""
     names = [rf"(params\.yaml:)?{re.escape(p)}" for p in params]
-    names += [re.escape(f"{TEST_METRICS}:{m}") for m in COMPARE_METRICS]
+    names += [rf"({re.escape(TEST_METRICS)}:)?{re.escape(m)}" for m in COMPARE_METRICS]
     keep = rf"^(Experiment|{'|'.join(names)})$"
     return [
         "dvc",
@@ -114,7 +114,7 @@ def compare_command(params: Sequence[str], extra: Sequence[str]) -> list[str]:
         keep,
         "--hide-workspace",
         "--sort-by",
-        f"{TEST_METRICS}:Ent.f1-score",
+        f"{TEST_METRICS}:ent_f1",
         "--sort-order",
         "desc",
         *extra,

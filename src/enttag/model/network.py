@@ -127,7 +127,14 @@ def save_model(
         "stride": stride,
         **extra,
     }
-    write_with(path, lambda tmp: torch.save(checkpoint, tmp))
+    write_with(path, lambda tmp: save_stream(checkpoint, tmp))
+
+
+def save_stream(checkpoint: dict[str, Any], tmp: Path) -> None:
+    """torch.save through an open file: given a path, torch names the archive's inner folder
+    after the (random) temporary file, and the same model would not be the same bytes."""
+    with open(tmp, "wb") as f:
+        torch.save(checkpoint, f)
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:

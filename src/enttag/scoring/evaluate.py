@@ -2,6 +2,11 @@
 
 Every character of a split gets exactly one prediction, so supports equal the
 split's character count; that is checked, not hoped for.
+
+Two kinds of output: ``metrics/test.json``, the lean DVC metric (flat scalars a person
+compares across runs, see :func:`headline`), and the full reports
+``metrics/{dev,test}_report.json`` (sklearn's dict, confusion, intervals, spans, error
+kinds), ordinary outputs that ``dvc exp show`` leaves out.
 """
 
 from __future__ import annotations
@@ -104,6 +109,38 @@ def score_split(
     return SplitScores(metrics, text)
 
 
+def headline(test: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
+    """metrics/test.json: the test scores compared across runs, as flat scalars.
+
+    ``test`` is the full test report, ``trained`` the checkpoint's training summary
+    (best dev Ent F1 and its step).
+    """
+    ent_f1_lo, ent_f1_hi = test["ent_f1_ci"]
+    lean = {
+        "ent_precision": test["Ent"]["precision"],
+        "ent_recall": test["Ent"]["recall"],
+        "ent_f1": test["Ent"]["f1-score"],
+        "ent_f1_lo": ent_f1_lo,
+        "ent_f1_hi": ent_f1_hi,
+        "macro_f1": test["macro avg"]["f1-score"],
+        "mcc": test["mcc"],
+        "verdict": test["verdict"],
+        "span_f1": test["spans"]["f1"],
+    }
+    if "baseline" in test:
+        lift = test["baseline_lift"]
+        lean |= {
+            "baseline_ent_f1": test["baseline"]["ent_f1"],
+            "lift": lift["ent_f1_diff"],
+            "lift_lo": lift["ci"][0],
+            "lift_hi": lift["ci"][1],
+            "beats_baseline": test["beats_baseline"],
+        }
+    if "at_dev_threshold" in test:
+        lean["tuned_ent_f1"] = test["at_dev_threshold"]["ent_f1"]
+    return lean | {"best_dev_ent_f1": trained["dev"]["ent_f1"], "best_step": trained["best_step"]}
+
+
 def total_error_kinds(gold: list[np.ndarray], pred: list[np.ndarray]) -> dict[str, int]:
     totals: dict[str, int] = {}
     for g, p in zip(gold, pred, strict=True):
@@ -155,7 +192,7 @@ def evaluate_model(
     baseline_path: Path,
     metrics_dir: Path,
 ) -> dict[str, SplitScores]:
-    """Score dev and test; write the metrics, the text report, the PR curve and the errors."""
+    """Score dev and test; write the lean metrics, the full reports, the PR curve, the errors."""
     checkpoint = read_checkpoint(model_path)
     device = resolve_device("auto")
     model = model_from_checkpoint(checkpoint).to(device)
@@ -179,7 +216,7 @@ def evaluate_model(
             baseline_kind=str(baseline["kind"]),
         )
         check_supports(split, scores.metrics, stats[split]["characters"])
-        write_json(metrics_dir / f"{split}.json", scores.metrics)
+        write_json(metrics_dir / f"{split}_report.json", scores.metrics)
         if split == "dev":
             curve = pr_curve(gold, p_ent)
             points = zip(curve["recall"], curve["precision"], curve["threshold"], strict=True)
@@ -188,6 +225,7 @@ def evaluate_model(
                 [{"recall": r, "precision": p, "threshold": t} for r, p, t in points],
             )
         else:
+            write_json(metrics_dir / "test.json", headline(scores.metrics, checkpoint["train"]))
             write_text(metrics_dir / "test_report.txt", report_text(split, scores))
             texts = [s.text for s in read_prepared(prepared_dir / "test.jsonl")]
             worst = worst_sentences(texts, gold, apply_threshold(p_ent, 0.5), cfg.n_errors)
