@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import random
 import tempfile
 import time
@@ -90,10 +91,12 @@ def run_size(n: int, args, splits, work: Path) -> dict:
         encoder_dir=args.encoder,
         model_path=folder / "model.pkl",
         live_dir=folder / "dvclive",
+        timing_path=folder / "timing.json",
     )
     row["encoder_fit_s"] = round(time.perf_counter() - start, 1)
     row["encoder_steps"] = fit["steps"]
-    row["encoder_train_chars_per_s"] = fit["train_chars_per_s"]
+    timing = json.loads((folder / "timing.json").read_text())
+    row["encoder_train_chars_per_s"] = timing["train_chars_per_s"]
     device = resolve_device("auto")
     model = model_from_checkpoint(read_checkpoint(folder / "model.pkl")).to(device)
     corpus = TokenizedCorpus.load(folder / "tokenized", ("test",))

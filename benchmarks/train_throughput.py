@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import tempfile
 import time
@@ -161,7 +162,7 @@ def main() -> None:
         tokenize_corpus(folder / "prepared", folder / "encoder", folder / "tok", tok_cfg, True)
         corpus = TokenizedCorpus.load(folder / "tok", ("train", "dev"))
         start = time.perf_counter()
-        summary = train(
+        train(
             cfg,
             model_cfg,
             tok_cfg,
@@ -169,12 +170,13 @@ def main() -> None:
             encoder_dir=folder / "encoder",
             model_path=folder / "model.pkl",
             live_dir=folder / "dvclive",
+            timing_path=folder / "timing.json",
         )
+        loop = json.loads((folder / "timing.json").read_text())["train_chars_per_s"]
         loop_s = time.perf_counter() - start
         hf = hf_trainer(corpus, folder, cfg, model_cfg, args.steps)
         gflops = matmul_gflops()
         per_char = flops_per_char(corpus, build_model(corpus, folder / "encoder", model_cfg, 0.0))
-    loop = summary["train_chars_per_s"]
     result = {
         "steps": args.steps,
         "batch_size": cfg.batch_size,

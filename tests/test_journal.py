@@ -184,6 +184,8 @@ def test_journal_text_table_sections_and_pending(show):
     assert "[journal/main-errors_test.jsonl](journal/main-errors_test.jsonl)" in text
     assert "No `plots/loss.png` in this run's commit." in text
     assert "| dev-tuned | 0.400 | 0.7000 | 0.8000 | 0.7500 | 0.7400 |" in text
+    assert "| learned | yes |" in text  # beats_baseline in the table
+    assert "beats baseline: yes" in text  # and in each section
     assert "0.7500 (t=0.400)" in text and "[0.6000, 0.9000]" in text
     w4 = text.split("\n## w4\n", 1)[1]
     assert "No `metrics/test_report.json` in this run's commit." in w4
