@@ -70,10 +70,19 @@ def test_repro_writes_every_output(repo):
     assert lean["best_step"] == checkpoint["train"]["best_step"]
 
 
-def test_experiment_variant_and_comparison(repo):
-    out = run(["dvc", "exp", "run", "-S", "train.ent_weight=4"], repo)
-    assert "Running stage 'prepare'" not in out.stdout  # only train, evaluate and plot re-run
-    assert "Running stage 'train'" in out.stdout
+@pytest.fixture(scope="module")
+def experiments(repo) -> list[str]:
+    """Two real experiments, one param each (the second keeps the first's, as DVC does)."""
+    return [
+        run(["dvc", "exp", "run", "-S", assignment], repo).stdout
+        for assignment in ("train.ent_weight=4", "train.head_lr=0.01")
+    ]
+
+
+def test_experiment_variant_and_comparison(repo, experiments):
+    out = experiments[0]
+    assert "Running stage 'prepare'" not in out  # only train, evaluate and plot re-run
+    assert "Running stage 'train'" in out
     shown = json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout)
     runs = []
     for commit in (c for c in shown if c["rev"] != "workspace"):
@@ -85,8 +94,37 @@ def test_experiment_variant_and_comparison(repo):
         data = r["data"]
         f1s.append(data["metrics"]["metrics/test.json"]["data"]["ent_f1"])
         weights.append(data["params"]["params.yaml"]["data"]["train"]["ent_weight"])
-    assert sorted(weights) == [1.0, 4]
+    assert sorted(weights) == [1.0, 4, 4]
     assert all(0 <= f <= 1 for f in f1s)
     name = [r["name"] for r in runs if r.get("name") and r["name"] != "main"][0]
     run(["dvc", "plots", "diff", "HEAD", name, "-o", "dvc_plots"], repo)
     assert (repo / "dvc_plots/index.html").is_file()
+
+
+def test_exp_show_stays_small_and_compare_is_readable_in_200_columns(repo, experiments):
+    csv = run(["dvc", "exp", "show", "--only-changed", "--csv"], repo).stdout
+    header = csv.splitlines()[0].split(",")
+    assert len(header) < 30, header  # was ~120 with the full reports as metrics
+    assert {"ent_f1", "train.ent_weight", "train.head_lr"} <= set(header)
+    assert not any(c.startswith(("Ent.", "macro avg", "vocab.", "dev.", "fit.")) for c in header)
+    full = run(["dvc", "exp", "show", "--csv"], repo).stdout.splitlines()[0].split(",")
+    assert len(full) <= 95, len(full)  # every param and dep: was 220 with the full reports
+    out = run(["enttag", "compare", "--no-pager"], repo, COLUMNS="200").stdout
+    lines = [line for line in out.splitlines() if not line.startswith("+ ")]  # not the echo
+    table = "\n".join(lines)
+    assert "…" not in table and max(map(len, lines)) <= 200, table
+    columns = next(line for line in lines if "Experiment" in line).split()
+    assert columns[:8] == [
+        "Experiment",
+        "ent_precision",
+        "ent_recall",
+        "ent_f1",
+        "ent_f1_lo",
+        "ent_f1_hi",
+        "macro_f1",
+        "verdict",
+    ]
+    assert sorted(columns[8:]) == ["train.ent_weight", "train.head_lr"]
+    rows = [line.split() for line in lines if not line.startswith("+")]
+    verdicts = [row[-3] for row in rows if "main" in row or any("[" in c for c in row)]
+    assert len(verdicts) == 3 and set(verdicts) <= {"learned", "chance", "collapsed"}

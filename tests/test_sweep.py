@@ -21,7 +21,6 @@ from enttag.experiments.sweep import (
     queue_command,
     to_queue,
     unfinished,
-    varying_params,
 )
 from enttag.params import load_section
 
@@ -106,37 +105,41 @@ def test_queue_command_names_the_experiment_and_sets_every_param():
     ]
 
 
-def test_compare_keeps_the_varying_params_and_the_headline_test_metrics():
-    runs = [
-        Run("main", "a", "main", "success", {}, {}),
-        Run("w4", "b", "main", "success", {"train.ent_weight": 4, "train.head_lr": 0.01}, {}),
-        Run("w2", "c", "main", "success", {"train.ent_weight": 2}, {}),
-    ]
-    params = varying_params(runs)
-    assert params == ["train.ent_weight", "train.head_lr"]
-    cmd = compare_command(params, ["--md"])
+def test_compare_keeps_the_params_and_the_headline_test_metrics():
+    """What survives --drop/--keep; --only-changed then keeps only the params that vary."""
+    cmd = compare_command(["--md"])
     keep = re.compile(cmd[cmd.index("--keep") + 1])
-    kept = [
-        "Experiment",
-        "train.ent_weight",
-        "params.yaml:train.head_lr",
+    drop = re.compile(cmd[cmd.index("--drop") + 1])
+    headline = [
         "ent_precision",
         "ent_recall",
         "metrics/test.json:ent_f1",
+        "ent_f1_lo",
+        "ent_f1_hi",
         "macro_f1",
         "verdict",
     ]
-    dropped = [
-        "train.seed",
-        "ent_f1_lo",
+    params = ["train.ent_weight", "params.yaml:train.head_lr", "baseline.c"]
+    others = [
+        "Created",
+        "mcc",
+        "span_f1",
+        "baseline_ent_f1",
+        "lift",
+        "lift_lo",
         "tuned_ent_f1",
         "best_dev_ent_f1",
-        "metrics/test.json:lift",
-        "Created",
+        "best_step",
         "models/model.pkl",
+        "metrics/test_report.json",
+        "src/enttag/data",
+        "../corpus",
     ]
-    assert all(keep.match(c) for c in kept) and not any(keep.match(c) for c in dropped)
-    assert cmd[cmd.index("--drop") + 1] == ".*" and cmd[-1] == "--md"
+    shown = [
+        c for c in ["Experiment", *headline, *params, *others] if keep.match(c) or not drop.match(c)
+    ]
+    assert shown == ["Experiment", *headline, *params]
+    assert "--only-changed" in cmd and "--hide-workspace" in cmd and cmd[-1] == "--md"
     assert cmd[cmd.index("--sort-by") + 1 : cmd.index("--sort-by") + 4] == [
         "metrics/test.json:ent_f1",
         "--sort-order",
