@@ -1,10 +1,13 @@
-"""baseline: character-window logistic regression, trained on train, P(Ent) for dev and test."""
+"""baseline: the classic baseline (CRF or LR), trained on train, P(Ent) for dev and test."""
 
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
 from enttag.atomic import write_with
+from enttag.baseline.crf import CrfBaseline
 from enttag.baseline.window_lr import WindowBaseline
 from enttag.data.prepare import read_prepared
 from enttag.params import load_section
@@ -14,14 +17,21 @@ from enttag.stage import run
 def main() -> None:
     cfg = load_section("baseline")
     prepared = Path("data/prepared")
-    model = WindowBaseline(cfg.window, cfg.c, cfg.max_iter).fit(
-        read_prepared(prepared / "train.jsonl")
-    )
+    if cfg.kind == "crf":
+        model = CrfBaseline(cfg.window, cfg.c1, cfg.c2, cfg.max_iterations)
+    else:
+        model = WindowBaseline(cfg.window, cfg.c, cfg.max_iter)
+    start = time.perf_counter()
+    model.fit(read_prepared(prepared / "train.jsonl"))
+    print(f"baseline {cfg.kind}: fit in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     p_ent = {
         split: model.p_ent([s.text for s in read_prepared(prepared / f"{split}.jsonl")])
         for split in ("dev", "test")
     }
-    write_with(Path("data/baseline/p_ent.npz"), lambda tmp: np.savez(open(tmp, "wb"), **p_ent))
+    write_with(
+        Path("data/baseline/p_ent.npz"),
+        lambda tmp: np.savez(open(tmp, "wb"), kind=cfg.kind, **p_ent),
+    )
 
 
 if __name__ == "__main__":

@@ -78,7 +78,8 @@ def test_journal_has_every_grid_run_best_first(repo, swept):
     f1s = [float(row[5].split()[0]) for row in rows]
     assert f1s == sorted(f1s, reverse=True)
     assert rows[0][-1] == "best"
-    assert all(row[-1] in ("not distinguishable from best", "worse") for row in rows[1:])
+    paired = r"(not distinguishable from best|worse): [+-]\d\.\d{4} \[-?\d\.\d{4}, -?\d\.\d{4}\]"
+    assert all(re.fullmatch(paired, row[-1]) for row in rows[1:])  # counts from each commit
     w10 = rows[names.index("w10-h1e-2")]
     assert "`train.ent_weight=10`" in w10[2] and "`train.max_steps=4`" in w10[2]
     assert rows[names.index("main")][2] == "(baseline)"

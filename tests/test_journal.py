@@ -15,6 +15,7 @@ import pytest
 from enttag.experiments import journal, runs
 from enttag.experiments.journal import classification_text, journal_text, standing
 from enttag.experiments.runs import Run, ranked, runs_from_show, with_report
+from enttag.scoring.bootstrap import sentence_counts, summary
 from enttag.scoring.evaluate import headline
 from enttag.scoring.scores import report
 
@@ -33,8 +34,9 @@ def full_report(seed: int, ci: tuple[float, float]) -> dict:
         "verdict_reason": "learned: above chance",
         "mcc": 0.5,
         "spans": {"f1": 0.6},
-        "baseline": {"ent_f1": 0.5},
+        "baseline": {"kind": "crf", "ent_f1": 0.5},
         "baseline_lift": {"ent_f1_diff": 0.1, "ci": [0.05, 0.15]},
+        "beats_baseline": "yes",
         "at_dev_threshold": {
             "threshold": 0.4,
             "ent_precision": 0.7,
@@ -93,20 +95,44 @@ def test_runs_from_show_lists_commit_and_experiments(show):
     assert by_name["w2"].state == "queued" and by_name["w4"].baseline == "main"
 
 
-def scored(name: str, f1: float, ci: list[float] | None) -> Run:
-    test = {"ent_f1": f1} | ({"ent_f1_lo": ci[0], "ent_f1_hi": ci[1]} if ci else {})
-    return Run(name, name, "main", "success", {}, test)
+def scored(name: str, gold: list[np.ndarray], pred: list[np.ndarray] | None) -> Run:
+    """A finished run on ``gold`` with its Ent F1, interval and per-sentence counts."""
+    if pred is None:
+        return Run(name, name, "main", "success", {}, {"ent_f1": 0.5})
+    s = summary(gold, pred, n_boot=journal.N_BOOT, seed=journal.SEED)
+    lo, hi = s["ent_f1_ci"]
+    test = {"ent_f1": s["ent_f1"], "ent_f1_lo": lo, "ent_f1_hi": hi}
+    return Run(name, name, "main", "success", {}, test, counts=sentence_counts(gold, pred))
 
 
-def test_ranking_and_standing_by_interval_overlap(show):
+def test_ranking(show):
     runs = ranked(runs_from_show(show))
     # test Ent F1 of the fixture's reports: main 0.667, w10 0.825, w4 0.773; w2 is queued
     assert [r.name for r in runs] == ["w10", "w4", "main"]
-    best = scored("best", 0.8, [0.7, 0.9])
+
+
+def test_standing_is_a_paired_test_not_an_interval_overlap():
+    """Sentences of very different difficulty make each run's interval wide; the second
+    run makes the first one's errors plus one more in half of the sentences, so the two
+    intervals overlap while the paired difference is clearly below 0."""
+    rng = np.random.default_rng(0)
+    gold = [(rng.random(30) < 0.4).astype(np.int64) for _ in range(200)]
+    hard = [rng.random() * 0.5 for _ in gold]
+    first = [np.where(rng.random(30) < h, 1 - g, g) for g, h in zip(gold, hard, strict=True)]
+    second = [p.copy() for p in first]
+    for g, p in zip(gold[::2], second[::2], strict=True):
+        right = np.flatnonzero(p == g)
+        p[right[0]] = 1 - g[right[0]]
+    best, other = scored("best", gold, first), scored("other", gold, second)
+    (lo_a, hi_a), (lo_b, hi_b) = journal.ent_f1_ci(best), journal.ent_f1_ci(other)
+    assert lo_a <= hi_b and lo_b <= hi_a  # the per-run intervals overlap
     assert standing(best, best) == "best"
-    assert standing(scored("close", 0.7, [0.6, 0.75]), best) == "not distinguishable from best"
-    assert standing(scored("far", 0.2, [0.1, 0.3]), best) == "worse"
-    assert standing(scored("unknown", 0.7, None), best) == "no CI"
+    assert standing(other, best).startswith("worse: -0.0")
+    noisy = [np.where(rng.random(30) < h, 1 - g, g) for g, h in zip(gold, hard, strict=True)]
+    assert standing(scored("redrawn", gold, noisy), best).startswith(
+        "not distinguishable from best"
+    )
+    assert standing(scored("unknown", gold, None), best) == "n/a (no per-sentence counts)"
 
 
 def test_classification_text_matches_sklearn():
@@ -158,6 +184,8 @@ def test_journal_text_table_sections_and_pending(show):
     assert "[journal/main-errors_test.jsonl](journal/main-errors_test.jsonl)" in text
     assert "No `plots/loss.png` in this run's commit." in text
     assert "| dev-tuned | 0.400 | 0.7000 | 0.8000 | 0.7500 | 0.7400 |" in text
+    assert "| learned | yes |" in text  # beats_baseline in the table
+    assert "beats baseline: yes" in text  # and in each section
     assert "0.7500 (t=0.400)" in text and "[0.6000, 0.9000]" in text
     w4 = text.split("\n## w4\n", 1)[1]
     assert "No `metrics/test_report.json` in this run's commit." in w4

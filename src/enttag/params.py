@@ -97,6 +97,7 @@ class ModelParams:
     name: str
     num_layers: int | None = positive()
     prune_vocab: bool
+    head: str = one_of("linear", "crf")
 
 
 @dataclass(frozen=True)
@@ -162,9 +163,13 @@ def check_device(device: str) -> None:
 
 @dataclass(frozen=True)
 class BaselineParams:
-    """The character-window logistic regression baseline."""
+    """The classic baseline: a linear-chain CRF (default) or a logistic regression."""
 
+    kind: str = one_of("crf", "lr")
     window: int = non_negative()
+    c1: float = non_negative()
+    c2: float = non_negative()
+    max_iterations: int = positive()
     c: float = positive()
     max_iter: int = positive()
 

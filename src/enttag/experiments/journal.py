@@ -1,16 +1,18 @@
 """Write a lab journal (EXPERIMENTS.md) of the DVC experiments of the current commit.
 
 At the top, a table of every finished run, the baseline commit and its experiments,
-sorted by test Ent F1; runs whose Ent F1 95% interval overlaps the best run's are
-marked as not distinguishable from it. Then one section per run: the params that
-differ from the baseline commit, the test classification report, the verdict and
-intervals, the argmax against the dev-tuned threshold, the loss curve and the worst
-test sentences.
+sorted by test Ent F1; each run is compared with the best one by a paired bootstrap of
+the Ent F1 difference over the same resampled test sentences (from the runs' committed
+per-sentence counts): ``worse`` when the 95% interval of the difference lies below 0,
+else ``not distinguishable from best``. Then one section per run: the params that differ
+from the baseline commit, the test classification report, the verdict and intervals, the
+argmax against the dev-tuned threshold, the loss curve and the worst test sentences.
 
 The table comes from ``dvc exp show --json`` (the lean ``metrics/test.json``); the
-rest is read from the run's own commit (``git show <rev>:<path>``): the full report
-``metrics/test_report.json``, ``plots/loss.png`` and ``metrics/errors_test.jsonl``.
-Nothing is re-run. The pictures and error files go to
+rest is read from the run's own commit (``git show <rev>:<path>``): the per-sentence
+test counts ``metrics/test_counts.jsonl``, the full report ``metrics/test_report.json``,
+``plots/loss.png`` and ``metrics/errors_test.jsonl``. Nothing is re-run. The pictures
+and error files go to
 ``journal/`` beside the journal.
 """
 
@@ -32,6 +34,7 @@ from enttag.experiments.runs import (
     runs_from_show,
     with_report,
 )
+from enttag.scoring.bootstrap import paired_f1_diff
 
 HELP = "write EXPERIMENTS.md, a lab journal of the DVC experiments, from dvc exp show --json"
 
@@ -40,11 +43,8 @@ ERRORS = "metrics/errors_test.jsonl"
 ASSETS = "journal"
 
 
-def overlaps(a: list[float] | None, b: list[float] | None) -> bool | None:
-    """Do two intervals overlap? None when either is unknown."""
-    if not a or not b:
-        return None
-    return a[0] <= b[1] and b[0] <= a[1]
+N_BOOT, SEED = 1000, 0  # the paired bootstrap against the best run (as evaluate's defaults)
+STANDING = {"no": "worse", "not distinguishable": "not distinguishable from best", "yes": "better"}
 
 
 def ent_f1_ci(run: Run) -> list[float] | None:
@@ -53,12 +53,17 @@ def ent_f1_ci(run: Run) -> list[float] | None:
     return [m["ent_f1_lo"], m["ent_f1_hi"]] if "ent_f1_lo" in m and "ent_f1_hi" in m else None
 
 
-def standing(run: Run, best: Run) -> str:
-    """How a run compares with the best one by their Ent F1 95% intervals."""
+def standing(run: Run, best: Run, n_boot: int = N_BOOT, seed: int = SEED) -> str:
+    """How a run compares with the best one: a paired bootstrap of the Ent F1 difference
+    (run minus best) over the same resampled test sentences."""
     if run is best:
         return "best"
-    overlap = overlaps(ent_f1_ci(run), ent_f1_ci(best))
-    return {True: "not distinguishable from best", False: "worse", None: "no CI"}[overlap]
+    if run.counts is None or best.counts is None:
+        return "n/a (no per-sentence counts)"
+    if run.counts.shape != best.counts.shape:
+        return "n/a (other test sentences)"
+    lift = paired_f1_diff(run.counts, best.counts, n_boot=n_boot, seed=seed)
+    return f"{STANDING[lift['beats']]}: {lift['ent_f1_diff']:+.4f} {ci(lift['ci'])}"
 
 
 # ---------------------------------------------------------------- formatting (pure)
@@ -113,8 +118,8 @@ def table(runs: list[Run]) -> str:
     """The comparison table of finished runs, already ranked."""
     lines = [
         "| # | Run | Params vs baseline | Ent P | Ent R | Ent F1 [95% CI] | macro F1 "
-        "| Verdict | Ent F1 @ dev threshold | vs best |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| Verdict | Beats baseline | Ent F1 @ dev threshold | vs best (paired Ent F1 diff) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for i, r in enumerate(runs, 1):
         m = r.test
@@ -125,7 +130,8 @@ def table(runs: list[Run]) -> str:
             f"| {i} | [{r.name}](#{anchor(r.name)}) | {params_text(r.changed)} "
             f"| {m['ent_precision']:.4f} | {m['ent_recall']:.4f} "
             f"| {r.ent_f1:.4f} {ci(ent_f1_ci(r))} | {m['macro_f1']:.4f} "
-            f"| {m.get('verdict', 'n/a')} | {at_threshold} | {standing(r, runs[0])} |"
+            f"| {m.get('verdict', 'n/a')} | {m.get('beats_baseline', 'n/a')} | {at_threshold} "
+            f"| {standing(r, runs[0])} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -139,9 +145,10 @@ def verdict_line(m: Mapping[str, Any]) -> str:
     )
     lift = m.get("baseline_lift")
     if lift:
+        kind = (m.get("baseline") or {}).get("kind", "lr")
         line += (
-            f", Ent F1 lift over the character-window baseline {lift['ent_f1_diff']:+.4f} "
-            f"{ci(lift.get('ci'))}"
+            f", paired Ent F1 lift over the {kind} baseline {lift['ent_f1_diff']:+.4f} "
+            f"{ci(lift.get('ci'))}; beats baseline: {m.get('beats_baseline', 'n/a')}"
         )
     return line + "."
 
@@ -197,8 +204,9 @@ def journal_text(runs: list[Run], assets: Mapping[str, tuple[str | None, str | N
     text = [
         "# Experiments\n",
         "Written by `enttag journal` from `dvc exp show --json`; test split, "
-        "Ent = the entity class. Runs whose Ent F1 95% interval overlaps the best run's "
-        "are not distinguishable from it.\n",
+        "Ent = the entity class. *vs best*: the run's Ent F1 minus the best run's with a "
+        "95% paired bootstrap interval over the same resampled test sentences; *worse* "
+        "when it lies below 0, else *not distinguishable from best*.\n",
     ]
     text.append(table(best) if best else "No finished runs.\n")
     if pending:

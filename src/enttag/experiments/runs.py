@@ -13,10 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from enttag.errors import EnttagError
 
 TEST_METRICS = "metrics/test.json"
 TEST_REPORT = "metrics/test_report.json"
+TEST_COUNTS = "metrics/test_counts.jsonl"  # per test sentence [tp, fn, fp, tn], from evaluate
 DONE = "success"
 
 
@@ -31,6 +34,8 @@ class Run:
     changed: dict[str, Any]  # params that differ from the baseline commit
     test: dict[str, Any]  # metrics/test.json as DVC reports it ({} if absent)
     report: dict[str, Any] = field(default_factory=dict)  # metrics/test_report.json, if read
+    # (n_sentences, 4) per-sentence test counts from the run's commit; None if not read
+    counts: np.ndarray | None = field(default=None, compare=False)
 
     @property
     def finished(self) -> bool:
@@ -125,6 +130,13 @@ def committed(rev: str, path: str) -> bytes | None:
 
 
 def with_report(run: Run) -> Run:
-    """The run with its full test report, read from its commit (unchanged if absent)."""
+    """The run with its full test report and its per-sentence test counts (for paired
+    comparisons), read from its commit (each left as it was if absent)."""
     raw = committed(run.rev, TEST_REPORT)
-    return run if raw is None else replace(run, report=json.loads(raw))
+    if raw is not None:
+        run = replace(run, report=json.loads(raw))
+    rows = committed(run.rev, TEST_COUNTS)
+    if rows is not None:
+        counts = [json.loads(r) for r in rows.splitlines() if r.strip()]
+        run = replace(run, counts=np.array(counts, dtype=np.int64).reshape(-1, 4))
+    return run

@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from enttag.encode.windows import IGNORE
-from enttag.model.inference import resolve_device, weighted_loss
+from enttag.model.inference import resolve_device
 
 TORCHRUN_ENV = "ENTTAG_TORCHRUN"  # extra torchrun options, e.g. "--nnodes 2 --node-rank 0 ..."
 
@@ -83,24 +83,19 @@ class Processes:
         part["labels"] = torch.full_like(part["labels"], IGNORE)
         return part
 
-    def loss(
-        self,
-        logits: torch.Tensor,
-        labels: torch.Tensor,
-        weights: torch.Tensor,
-        batch_labels: torch.Tensor,
-    ) -> tuple[torch.Tensor, float]:
-        """What to backpropagate for this share, and the global batch's weighted loss.
+    def mean(self, total: torch.Tensor, norm: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """What to backpropagate for this share, and the global batch's mean loss.
 
-        ``logits`` and ``labels`` are flat over this share's positions; ``batch_labels``
-        are the global batch's labels.
+        ``total`` is this share's summed loss and ``norm`` its normaliser (see
+        ``EntityTagger.loss_terms``); the global mean divides by the normalisers of all
+        shares, and DDP averages gradients, hence the factor ``world``.
         """
         if self.world == 1:
-            loss = weighted_loss(logits, labels, weights)
+            loss = total / norm
             return loss, loss.item()
-        counted = batch_labels[batch_labels != IGNORE]
-        total = weights.cpu()[counted].sum().item()
-        part = weighted_loss(logits, labels, weights, "sum") / total
+        norm = norm.detach().clone().to(self.device)
+        dist.all_reduce(norm)
+        part = total / norm
         value = part.detach().clone()
         dist.all_reduce(value)
         return part * self.world, value.item()

@@ -52,14 +52,15 @@ def predict(
     sheet = CharSheet(data)
     loss_sum, loss_n = 0.0, 0
     for batch in iterate(data, batch_size, pad_id, shuffle=False):
+        mask = batch["attention_mask"].to(device)
         with autocast(device, precision):
-            logits = model(batch["input_ids"].to(device), batch["attention_mask"].to(device))
+            logits = model(batch["input_ids"].to(device), mask)
         logits = logits.float()
         if class_weights is not None:
-            labels = batch["labels"].to(device).flatten()
-            loss_sum += float(weighted_loss(logits.flatten(0, 1), labels, class_weights, "sum"))
-            loss_n += float(class_weights[labels[labels != IGNORE]].sum())
-        p_ent = torch.softmax(logits, dim=-1)[..., 0].cpu().numpy()
+            total, norm = model.loss_terms(logits, batch["labels"].to(device), mask, class_weights)
+            loss_sum += float(total)
+            loss_n += float(norm)
+        p_ent = model.p_ent(logits, mask).cpu().numpy()
         for row, w in enumerate(batch["index"].tolist()):
             sheet.put(w, p_ent[row])
     probs = sheet.per_sentence()

@@ -1,4 +1,4 @@
-"""The tagger (pretrained encoder + dropout + one linear layer) and its `.pkl` file.
+"""The tagger (pretrained encoder + dropout + one linear layer, optionally a CRF) and its `.pkl`.
 
 The `.pkl` is a ``torch.save`` of plain data (tensors, numbers, strings, lists,
 dicts): it loads with ``torch.load(..., weights_only=True)``, so opening a model
@@ -18,25 +18,62 @@ from transformers.utils import logging as transformers_logging
 
 from enttag.atomic import write_with
 from enttag.encode.charmap import Specials
+from enttag.encode.windows import IGNORE
 from enttag.errors import EnttagError
-from enttag.labels import LABELS
+from enttag.labels import ENT, LABELS, OUTSIDE
+from enttag.model.crf import LinearChainCRF
+from enttag.model.inference import weighted_loss
 
 FORMAT = "enttag-model/1"
 REQUIRED = ("state_dict", "encoder_config", "char_to_id", "specials", "labels", "max_length")
 
 
 class EntityTagger(nn.Module):
-    """Encoder + dropout + ``nn.Linear(hidden, 2)`` over every token position."""
+    """Encoder + dropout + ``nn.Linear(hidden, 2)`` over every token position.
 
-    def __init__(self, encoder: PreTrainedModel, dropout: float = 0.0):
+    ``head="crf"`` adds a linear-chain CRF on the linear layer's scores
+    (:mod:`enttag.model.crf`): the loss is its negative log-likelihood and P(Ent) its
+    marginal; ``"linear"`` is the class-weighted cross-entropy and the softmax.
+    """
+
+    def __init__(self, encoder: PreTrainedModel, dropout: float = 0.0, head: str = "linear"):
         super().__init__()
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.config.hidden_size, len(LABELS))
+        self.crf = LinearChainCRF(len(LABELS)) if head == "crf" else None
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         return self.head(self.dropout(hidden))
+
+    def loss_terms(
+        self,
+        logits: torch.Tensor,
+        labels: torch.Tensor,
+        attention_mask: torch.Tensor,
+        weights: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss summed, its normaliser); the mean loss is their ratio.
+
+        Linear head: class-weighted cross-entropy over the labelled positions, normalised
+        by their summed class weights (as ``cross_entropy(weight=...)`` averages). CRF
+        head: the sequences' negative log-likelihood (special tokens tagged ``O``; class
+        weights unused), normalised by the number of labelled positions.
+        """
+        labelled = labels != IGNORE
+        if self.crf is None:
+            weights = weights.to(logits.device)
+            total = weighted_loss(logits.flatten(0, 1), labels.flatten(), weights, "sum")
+            return total, weights[labels[labelled]].sum()
+        tags = torch.where(labelled, labels, OUTSIDE)
+        return self.crf.nll(logits, tags, attention_mask), labelled.sum().to(logits.dtype)
+
+    def p_ent(self, logits: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """P(Ent) of every position, (B, L): softmax, or the CRF's marginal."""
+        if self.crf is None:
+            return torch.softmax(logits, dim=-1)[..., ENT]
+        return self.crf.marginals(logits, attention_mask)[..., ENT]
 
 
 def load_encoder(folder: str | Path, num_layers: int | None, dropout: float) -> PreTrainedModel:
@@ -139,6 +176,7 @@ def model_from_checkpoint(checkpoint: dict[str, Any]) -> EntityTagger:
     """Rebuild the tagger from a checkpoint read by :func:`read_checkpoint`."""
     config_dict = dict(checkpoint["encoder_config"])
     config = AutoConfig.for_model(config_dict.pop("model_type"), **config_dict)
-    model = EntityTagger(AutoModel.from_config(config))
+    head = checkpoint.get("params", {}).get("model", {}).get("head", "linear")
+    model = EntityTagger(AutoModel.from_config(config), head=head)
     model.load_state_dict(checkpoint["state_dict"])
     return model.eval()

@@ -94,7 +94,7 @@ def build_model(
     encoder = load_encoder(encoder_dir, model_cfg.num_layers, dropout)
     if corpus.kept_ids is not None:
         prune_embeddings(encoder, corpus.kept_ids, corpus.specials.pad)
-    return EntityTagger(encoder, dropout)
+    return EntityTagger(encoder, dropout, model_cfg.head)
 
 
 def evaluate_dev(
@@ -224,11 +224,11 @@ def _train(
                 batch = collate(train_data, batches[at.position], corpus.specials.pad)
                 share = procs.share(batch)  # all of it for one process
                 input_ids = share["input_ids"].to(device)
-                labels = share["labels"].to(device)
+                labels, mask = share["labels"].to(device), share["attention_mask"].to(device)
                 with autocast(device, cfg.precision):
-                    logits = forward(input_ids, share["attention_mask"].to(device))
-                loss, loss_value = procs.loss(
-                    logits.float().flatten(0, 1), labels.flatten(), weights, batch["labels"]
+                    logits = forward(input_ids, mask)
+                loss, loss_value = procs.mean(
+                    *model.loss_terms(logits.float(), labels, mask, weights)
                 )
                 loss.backward()
                 grad_norm = float(nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm))

@@ -3,7 +3,10 @@
 Intervals are percentile bootstrap intervals that resample sentences, not characters,
 with replacement: characters of one sentence are not independent, and resampling them
 one by one would make the intervals too narrow. A comparison of two systems resamples
-the same sentences for both (a paired bootstrap).
+the same sentences for both (a paired bootstrap): "A beats B" is ``yes`` when the 95%
+interval of the Ent F1 difference lies entirely above 0, ``no`` when entirely below,
+``not distinguishable`` when it straddles 0 (two overlapping per-run intervals are
+no such test).
 """
 
 from __future__ import annotations
@@ -20,6 +23,24 @@ def confusion(gold: np.ndarray | Seqs, pred: np.ndarray | Seqs) -> dict[str, dic
     """2x2 counts, ``{gold label: {predicted label: count}}``."""
     m = confusion_matrix(checked(gold, "gold"), checked(pred, "pred"), labels=[ENT, OUTSIDE])
     return {LABELS[i]: {LABELS[j]: int(m[i, j]) for j in (ENT, OUTSIDE)} for i in (ENT, OUTSIDE)}
+
+
+BEATS = ("yes", "no", "not distinguishable")
+
+
+def beats(diff_ci: list[float]) -> str:
+    """``yes``, ``no`` or ``not distinguishable``: the difference's interval above, below
+    or across 0."""
+    lo, hi = diff_ci
+    return BEATS[0] if lo > 0 else BEATS[1] if hi < 0 else BEATS[2]
+
+
+def sentence_counts(gold_seqs: Seqs, pred_seqs: Seqs) -> np.ndarray:
+    """(n_sentences, 4) tp, fn, fp, tn per sentence: what a later paired bootstrap needs."""
+    check_aligned(gold_seqs, pred_seqs)
+    return _sentence_counts(
+        checked(gold_seqs, "gold"), checked(pred_seqs, "pred"), lengths(gold_seqs)
+    )
 
 
 def _sentence_counts(gold: np.ndarray, pred: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -62,6 +83,33 @@ def _ci(values: np.ndarray, alpha: float) -> list[float]:
     return [float(q) for q in np.quantile(values, [alpha / 2, 1 - alpha / 2])]
 
 
+def paired_f1_diff(
+    counts: np.ndarray, other: np.ndarray, *, n_boot: int, seed: int, alpha: float = 0.05
+) -> dict[str, Any]:
+    """Ent F1 of one system minus another's from their per-sentence :func:`sentence_counts`.
+
+    Both are scored on the same resampled sentences; the draws equal those of
+    :func:`summary` with the same ``n_boot`` and ``seed`` on the same sentences.
+    """
+    if counts.shape != other.shape or counts.ndim != 2 or counts.shape[1] != 4:
+        raise ValueError(
+            f"need two (n, 4) count arrays of one shape, got {counts.shape} and {other.shape}"
+        )
+    boot = _resample(np.hstack([counts, other]), n_boot, seed)
+    return _lift(np.hstack([counts.sum(axis=0), other.sum(axis=0)]), boot, alpha)
+
+
+def _lift(totals: np.ndarray, boot: np.ndarray, alpha: float) -> dict[str, Any]:
+    """The Ent F1 difference of columns 0-3 minus 4-7, its interval and ``beats``."""
+    diff = _scores(boot[:, :4])["ent_f1"] - _scores(boot[:, 4:])["ent_f1"]
+    interval = _ci(diff, alpha)
+    return {
+        "ent_f1_diff": float(_scores(totals[:4])["ent_f1"] - _scores(totals[4:])["ent_f1"]),
+        "ci": interval,
+        "beats": beats(interval),
+    }
+
+
 def summary(
     gold_seqs: Seqs,
     pred_seqs: Seqs,
@@ -75,7 +123,7 @@ def summary(
 
     ``baseline_seqs`` (another run's predictions on the same gold) adds
     ``baseline_lift``: this run's Ent F1 minus the baseline's, with an interval taken
-    over the same resampled sentences.
+    over the same resampled sentences, and ``beats_baseline`` (:func:`beats` of it).
     """
     if n_boot < 1 or not 0 < alpha < 1:
         raise ValueError("need n_boot >= 1 and 0 < alpha < 1")
@@ -107,9 +155,7 @@ def summary(
         **{f"{k}_ci": _ci(dist[k], alpha) for k in ("ent_f1", "macro_f1", "mcc", "ent_precision")},
     }
     if baseline_seqs is not None:
-        diff = dist["ent_f1"] - _scores(boot[:, 4:])["ent_f1"]
-        out["baseline_lift"] = {
-            "ent_f1_diff": point["ent_f1"] - float(_scores(totals[4:])["ent_f1"]),
-            "ci": _ci(diff, alpha),
-        }
+        lift = _lift(totals, boot, alpha)
+        out["beats_baseline"] = lift.pop("beats")
+        out["baseline_lift"] = lift
     return out

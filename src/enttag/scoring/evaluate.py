@@ -26,7 +26,7 @@ from enttag.labels import apply_threshold
 from enttag.model.inference import predict, resolve_device
 from enttag.model.network import model_from_checkpoint, read_checkpoint
 from enttag.params import EvaluateParams
-from enttag.scoring.bootstrap import summary
+from enttag.scoring.bootstrap import sentence_counts, summary
 from enttag.scoring.scores import ent_prf, gold_per_sentence, report
 from enttag.scoring.spans import error_kinds, span_scores, view_rows, worst_sentences
 from enttag.scoring.threshold import pr_curve
@@ -42,7 +42,12 @@ CI_KEYS = (
     "mcc_ci",
     "ent_precision_ci",
     "baseline_lift",
+    "beats_baseline",
 )
+# One [tp, fn, fp, tn] row per test sentence (Ent positive, argmax), so that
+# `enttag journal` can compare runs by a paired bootstrap over the same sentences.
+COUNTS_FILE = "test_counts.jsonl"
+BASELINE_NAMES = {"crf": "linear-chain CRF", "lr": "character-window logistic regression"}
 
 
 @dataclass
@@ -70,6 +75,7 @@ def score_split(
     cfg: EvaluateParams,
     threshold: float | None,
     baseline_p_ent: list[np.ndarray] | None,
+    baseline_kind: str,
 ) -> SplitScores:
     """Report at the argmax (P(Ent) >= 0.5), with bootstrap verdict, spans and extras."""
     pred = apply_threshold(p_ent, 0.5)
@@ -96,6 +102,7 @@ def score_split(
     if baseline_pred is not None:
         base_report, _ = report(gold, baseline_pred)
         metrics["baseline"] = {
+            "kind": baseline_kind,
             **ent_prf(gold, baseline_pred),
             "macro_f1": base_report["macro avg"]["f1-score"],
         }
@@ -127,6 +134,7 @@ def headline(test: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
             "lift": lift["ent_f1_diff"],
             "lift_lo": lift["ci"][0],
             "lift_hi": lift["ci"][1],
+            "beats_baseline": test["beats_baseline"],
         }
     if "at_dev_threshold" in test:
         lean["tuned_ent_f1"] = test["at_dev_threshold"]["ent_f1"]
@@ -166,10 +174,11 @@ def report_text(split: str, scores: SplitScores) -> str:
         )
     if "baseline" in m:
         lift = m["baseline_lift"]
+        name = BASELINE_NAMES[m["baseline"]["kind"]]
         lines.append(
-            f"baseline (character-window logistic regression): Ent F1 "
-            f"{m['baseline']['ent_f1']:.4f}; lift {lift['ent_f1_diff']:+.4f} "
-            f"95% CI {ci(lift['ci'])}"
+            f"baseline ({name}): Ent F1 {m['baseline']['ent_f1']:.4f}; "
+            f"paired lift {lift['ent_f1_diff']:+.4f} 95% CI {ci(lift['ci'])}; "
+            f"beats baseline: {m['beats_baseline']}"
         )
     return "\n".join(lines) + "\n"
 
@@ -204,6 +213,7 @@ def evaluate_model(
             cfg=cfg,
             threshold=checkpoint["threshold"],
             baseline_p_ent=np.split(baseline[split], cuts),
+            baseline_kind=str(baseline["kind"]),
         )
         check_supports(split, scores.metrics, stats[split]["characters"])
         write_json(metrics_dir / f"{split}_report.json", scores.metrics)
@@ -225,5 +235,7 @@ def evaluate_model(
                 worst, texts, gold, pred, p_ent, n_correct=cfg.n_correct, seed=cfg.seed
             )
             write_jsonl(metrics_dir / "view_test.jsonl", view)
+            counts = sentence_counts(gold, pred)
+            write_jsonl(metrics_dir / COUNTS_FILE, counts.tolist())
         results[split] = scores
     return results
