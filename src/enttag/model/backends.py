@@ -27,7 +27,7 @@ OUTPUT = "p_ent"
 
 
 class PEnt(nn.Module):
-    """The tagger with its softmax: ``(input_ids, attention_mask) -> P(Ent)`` per position.
+    """The tagger with its softmax (or CRF marginals): ``(input_ids, attention_mask) -> P(Ent)``.
 
     The graph ``enttag export`` writes, and what the torch backend runs, so both
     compute the same function.
@@ -38,7 +38,8 @@ class PEnt(nn.Module):
         self.model = model
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.model(input_ids, attention_mask).float(), dim=-1)[..., 0]
+        logits = self.model(input_ids, attention_mask).float()
+        return self.model.p_ent(logits, attention_mask)
 
 
 def cpu_threads() -> int:

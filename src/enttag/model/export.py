@@ -60,7 +60,10 @@ def export(model_path: str | Path, out: str | Path, *, int8: bool = False) -> Pa
     from enttag.model.network import model_from_checkpoint, read_checkpoint
 
     checkpoint = read_checkpoint(model_path)
-    net = PEnt(model_from_checkpoint(checkpoint)).eval()
+    model = model_from_checkpoint(checkpoint)
+    if model.crf is not None:  # its marginals loop over positions: no fixed ONNX graph
+        raise EnttagError(f"{model_path}: export supports the linear head, not model.head crf")
+    net = PEnt(model).eval()
     specials = checkpoint["specials"]
     example = torch.tensor([[specials["cls"], specials["unk"], specials["sep"]]] * 2)
     dynamic = {name: {0: "batch", 1: "sequence"} for name in (*INPUTS, OUTPUT)}
