@@ -130,7 +130,8 @@ def test_compare_keeps_varying_params_and_headline_metrics(repo, swept):
         "verdict",
     ):
         assert column in header
-    assert "train.seed" not in header and "ent_f1_lo" not in header
+    assert "ent_f1_lo" in header and "ent_f1_hi" in header
+    assert "train.seed" not in header and "mcc" not in header and "Created" not in header
     assert all(name in out for name in GRID)
 
 
