@@ -35,7 +35,12 @@ def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
 @pytest.fixture(scope="module")
 def scores():
     return score_split(
-        GOLD, P_ENT, cfg=section("evaluate", bootstrap=50), threshold=0.35, baseline_p_ent=BASELINE
+        GOLD,
+        P_ENT,
+        cfg=section("evaluate", bootstrap=50),
+        threshold=0.35,
+        baseline_p_ent=BASELINE,
+        baseline_kind="crf",
     )
 
 
@@ -97,7 +102,7 @@ def test_spans_error_kinds_threshold_and_baseline_are_hand_computed(scores):
 def test_report_text_and_support_check(scores):
     text = report_text("test", scores)
     assert text.startswith("test: 11 characters scored\n")
-    assert f"Ent F1 {4 / 7:.4f}; lift {8 / 11 - 4 / 7:+.4f}" in text
+    assert f"(linear-chain CRF): Ent F1 {4 / 7:.4f}; paired lift {8 / 11 - 4 / 7:+.4f}" in text
     check_supports("test", scores.metrics, 11)
     for wrong in (10, 12):
         with pytest.raises(

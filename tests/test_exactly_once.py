@@ -26,6 +26,9 @@ class Echo(nn.Module):
         x = input_ids.float() / 100
         return torch.stack([x, torch.zeros_like(x)], dim=-1)
 
+    def p_ent(self, logits, attention_mask):
+        return torch.softmax(logits, dim=-1)[..., 0]
+
 
 def split() -> EncodedSplit:
     texts = ["甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉", "天地"]  # 20 characters: 4 windows
