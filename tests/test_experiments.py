@@ -104,9 +104,9 @@ def test_journal_agrees_with_dvc_exp_show(repo, swept, tmp_path):
     journal = (repo / "EXPERIMENTS.md").read_text(encoding="utf-8")
     names = [re.match(r"\[(.+?)\]", row[1]).group(1) for row in table_rows(journal)]
     f1 = {  # each run's test Ent F1 as committed in its own git commit, not via DVC
-        r.name: json.loads(run(["git", "show", f"{r.rev}:metrics/test.json"], repo).stdout)["Ent"][
-            "f1-score"
-        ]
+        r.name: json.loads(run(["git", "show", f"{r.rev}:metrics/test_report.json"], repo).stdout)[
+            "Ent"
+        ]["f1-score"]
         for r in runs
     }
     assert [r.ent_f1 for r in runs] == pytest.approx([f1[r.name] for r in runs])

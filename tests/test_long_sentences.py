@@ -49,7 +49,7 @@ def test_every_character_of_long_sentences_is_scored_once(long_repo):
         assert report["longest_sentence"] > 3 * (MAX_LENGTH - 2)  # several windows long
         assert report["windows"] >= 3 * report["sentences"]
         assert report["scored_positions"] == stats[split]["characters"]
-        metrics = json.loads((repo / f"metrics/{split}.json").read_text())
+        metrics = json.loads((repo / f"metrics/{split}_report.json").read_text())
         supports = metrics["Ent"]["support"] + metrics["O"]["support"]
         assert supports == stats[split]["characters"]
         confusion = metrics["confusion"]
