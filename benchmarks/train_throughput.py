@@ -80,7 +80,8 @@ def hf_trainer(corpus, folder: Path, cfg, model_cfg, steps: int) -> dict:
     set_seed(cfg.seed)
     data, pad = corpus.splits["train"], corpus.specials.pad
     weights = torch.tensor([cfg.ent_weight, cfg.o_weight])
-    model = WithLoss(build_model(corpus, folder / "encoder", model_cfg, cfg.dropout), weights)
+    tagger = build_model(corpus, folder / "encoder", model_cfg, cfg.dropout, cfg.freeze_layers)
+    model = WithLoss(tagger, weights)
     optimizer = torch.optim.AdamW(param_groups(model.tagger, cfg), fused=True)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * steps), steps)
 
@@ -129,15 +130,20 @@ def _timed(fn) -> float:
 
 
 def flops_per_char(corpus, model) -> float:
-    """Estimated training FLOPs per scored character (see the module docstring)."""
+    """Estimated training FLOPs per scored character (see the module docstring); a frozen
+    layer (``train.freeze_layers``) counts its forward pass only (a third)."""
     enc = model.encoder
-    n = sum(p.numel() for name, p in enc.named_parameters() if "embeddings" not in name)
-    n += sum(p.numel() for p in model.head.parameters())
+    params = [p for name, p in enc.named_parameters() if "embeddings" not in name]
+    params += list(model.head.parameters())
+    n = sum(p.numel() * (1 if p.requires_grad else 1 / 3) for p in params)
     data = corpus.splits["train"]
     lengths = torch.tensor(data.lengths(), dtype=torch.float64)
     tokens_per_char = float(lengths.sum() / data.scored.sum())
     c = enc.config
-    per_token = 6 * n + 12 * c.num_hidden_layers * float(lengths.mean()) * c.hidden_size
+    layers = c.num_hidden_layers - (2 / 3) * sum(
+        not any(p.requires_grad for p in layer.parameters()) for layer in enc.encoder.layer
+    )
+    per_token = 6 * n + 12 * layers * float(lengths.mean()) * c.hidden_size
     return per_token * tokens_per_char
 
 
@@ -176,7 +182,8 @@ def main() -> None:
         loop_s = time.perf_counter() - start
         hf = hf_trainer(corpus, folder, cfg, model_cfg, args.steps)
         gflops = matmul_gflops()
-        per_char = flops_per_char(corpus, build_model(corpus, folder / "encoder", model_cfg, 0.0))
+        tagger = build_model(corpus, folder / "encoder", model_cfg, 0.0, cfg.freeze_layers)
+        per_char = flops_per_char(corpus, tagger)
     result = {
         "steps": args.steps,
         "batch_size": cfg.batch_size,

@@ -57,6 +57,16 @@ def test_caps_take_seeded_ordered_subsets() -> None:
     assert splits["train"] != TRAIN[:30]
 
 
+def test_carved_sentences_left_out_of_dev_go_back_to_train() -> None:
+    capped = split_corpus(
+        TRAIN, None, TEST, dev_fraction=0.2, seed=3, max_train=None, max_dev=5, max_test=None
+    )
+    full = split_corpus(TRAIN, None, TEST, dev_fraction=0.2, seed=3, **NO_CAPS)
+    assert len(capped["dev"]) == 5 and set(capped["dev"]) <= set(full["dev"])
+    assert len(capped["train"]) == 95  # the 15 carved but capped out train, none is lost
+    assert capped["train"] == [s for s in TRAIN if s not in capped["dev"]]
+
+
 def test_cap_of_one_split_leaves_others_alone() -> None:
     small = split_corpus(
         TRAIN, None, TEST, dev_fraction=0.2, seed=3, max_train=10, max_dev=None, max_test=None

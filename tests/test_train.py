@@ -21,6 +21,7 @@ from conftest import prepare_tiny
 from shipped import section
 
 from enttag.encode.tokenized import TokenizedCorpus, tokenize_corpus
+from enttag.errors import EnttagError
 from enttag.labels import ENT
 from enttag.model import train as train_module
 from enttag.model.network import read_checkpoint
@@ -162,3 +163,19 @@ def test_several_epochs_run_in_full_without_patience(
     assert summary["best_step"] == best_step
     assert_same_weights(checkpoint["state_dict"], record[evals // 2]["state"])
     assert checkpoint["threshold"] == pytest.approx(record[evals // 2]["threshold"])
+
+
+def test_frozen_layers_keep_their_pretrained_weights(tmp_path, tokenized, tiny_encoder):
+    _, checkpoint = run_train(tmp_path, tokenized, tiny_encoder, epochs=1, freeze_layers=1)
+    corpus = TokenizedCorpus.load(tokenized, ("train",))
+    model_cfg = replace(section("model"), num_layers=None)
+    start = train_module.build_model(corpus, tiny_encoder, model_cfg, 0.0, 0).state_dict()
+    saved = checkpoint["state_dict"]
+    frozen = [n for n in start if n.startswith(("encoder.embeddings.", "encoder.encoder.layer.0."))]
+    trained = [n for n in start if n.startswith("encoder.encoder.layer.1.")]
+    assert frozen and trained
+    for name in frozen:
+        assert torch.equal(saved[name], start[name]), name
+    assert all(not torch.equal(saved[n], start[n]) for n in trained if n.endswith(".weight"))
+    with pytest.raises(EnttagError, match="freeze_layers is 3 but the encoder has 2 layers"):
+        train_module.build_model(corpus, tiny_encoder, model_cfg, 0.0, 3)

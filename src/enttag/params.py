@@ -129,6 +129,7 @@ class TrainParams:
     warmup_ratio: float = fraction()
     max_grad_norm: float = positive()
     dropout: float = fraction()
+    freeze_layers: int = non_negative()
     ent_weight: float = positive()
     o_weight: float = positive()
     eval_every: int = positive()

@@ -31,10 +31,17 @@ def split_corpus(
 
     Carving and caps pick seeded random subsets and keep the corpus order of what they keep;
     each split draws from its own seed, so one split's cap does not change another's subset.
+    Carved sentences that ``max_dev`` leaves out of dev go back to train (nothing is lost).
     """
-    if dev is None:
-        train, dev = _carve(train, dev_fraction, random.Random(f"{seed}:carve"))
     caps = {"train": max_train, "dev": max_dev, "test": max_test}
+    if dev is None:
+        carved = _carve(len(train), dev_fraction, random.Random(f"{seed}:carve"))
+        in_dev = set(_cap(carved, max_dev, random.Random(f"{seed}:dev")))
+        train, dev = (
+            [s for i, s in enumerate(train) if i not in in_dev],
+            [s for i, s in enumerate(train) if i in in_dev],
+        )
+        caps["dev"] = None
     splits = {"train": list(train), "dev": list(dev), "test": list(test)}
     for name in SPLITS:
         splits[name] = _cap(splits[name], caps[name], random.Random(f"{seed}:{name}"))
@@ -69,18 +76,14 @@ def overlap_warning(
     return None
 
 
-def _carve(
-    train: Sequence[Sentence], fraction: float, rng: random.Random
-) -> tuple[list[Sentence], list[Sentence]]:
-    """Split ``train`` into (rest, dev) with ``round(fraction * len(train))`` in dev."""
+def _carve(n: int, fraction: float, rng: random.Random) -> list[int]:
+    """The sorted indices of ``round(fraction * n)`` seeded random sentences out of ``n``."""
     if not 0 < fraction < 1:
         raise EnttagError(f"dev_fraction must be between 0 and 1, got {fraction}")
-    chosen = set(rng.sample(range(len(train)), round(fraction * len(train))))
-    rest = [s for i, s in enumerate(train) if i not in chosen]
-    return rest, [s for i, s in enumerate(train) if i in chosen]
+    return sorted(rng.sample(range(n), round(fraction * n)))
 
 
-def _cap(sentences: list[Sentence], cap: int | None, rng: random.Random) -> list[Sentence]:
+def _cap(sentences: list, cap: int | None, rng: random.Random) -> list:
     """Keep a seeded random ``cap`` of ``sentences`` (all when None), in their order."""
     if cap is None or cap >= len(sentences):
         return sentences

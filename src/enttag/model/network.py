@@ -98,6 +98,27 @@ def load_encoder(folder: str | Path, num_layers: int | None, dropout: float) -> 
         transformers_logging.set_verbosity(verbosity)
 
 
+def freeze_lower(encoder: PreTrainedModel, num_layers: int) -> None:
+    """No gradient for the embeddings and the first ``num_layers`` layers (0: freeze nothing).
+
+    Backpropagation then stops above them: a frozen layer costs its forward pass only.
+    """
+    if num_layers == 0:
+        return
+    layers = getattr(getattr(encoder, "encoder", None), "layer", None)
+    if not isinstance(layers, nn.ModuleList):
+        raise EnttagError(
+            f"train.freeze_layers needs a BERT-style encoder (encoder.layer), "
+            f"not {type(encoder).__name__}; use 0"
+        )
+    if num_layers > len(layers):
+        raise EnttagError(
+            f"train.freeze_layers is {num_layers} but the encoder has {len(layers)} layers"
+        )
+    for module in (encoder.embeddings, *layers[:num_layers]):
+        module.requires_grad_(False)
+
+
 def prune_embeddings(encoder: PreTrainedModel, kept: list[int], pad_id: int) -> None:
     """Keep only the embedding rows ``kept`` (``new_id -> old_id``), in place."""
     old = encoder.get_input_embeddings()

@@ -37,7 +37,13 @@ from enttag.encode.windows import IGNORE
 from enttag.errors import EnttagError
 from enttag.model import distributed
 from enttag.model.inference import autocast, predict
-from enttag.model.network import EntityTagger, load_encoder, prune_embeddings, save_model
+from enttag.model.network import (
+    EntityTagger,
+    freeze_lower,
+    load_encoder,
+    prune_embeddings,
+    save_model,
+)
 from enttag.model.resume import Checkpoints, StopSignals, set_rng_states
 from enttag.params import ModelParams, TokenizeParams, TrainParams, as_dict
 from enttag.scoring.scores import ent_prf, gold_per_sentence
@@ -89,11 +95,16 @@ def param_groups(model: EntityTagger, cfg: TrainParams) -> list[dict]:
 
 
 def build_model(
-    corpus: TokenizedCorpus, encoder_dir: Path, model_cfg: ModelParams, dropout: float
+    corpus: TokenizedCorpus,
+    encoder_dir: Path,
+    model_cfg: ModelParams,
+    dropout: float,
+    freeze_layers: int,
 ) -> EntityTagger:
     encoder = load_encoder(encoder_dir, model_cfg.num_layers, dropout)
     if corpus.kept_ids is not None:
         prune_embeddings(encoder, corpus.kept_ids, corpus.specials.pad)
+    freeze_lower(encoder, freeze_layers)
     return EntityTagger(encoder, dropout, model_cfg.head)
 
 
@@ -159,7 +170,7 @@ def _train(
     set_seed(cfg.seed)
     corpus = TokenizedCorpus.load(tokenized_dir, ("train", "dev"))
     train_data, dev_gold = corpus.splits["train"], gold_per_sentence(corpus.splits["dev"])
-    model = build_model(corpus, encoder_dir, model_cfg, cfg.dropout).to(device)
+    model = build_model(corpus, encoder_dir, model_cfg, cfg.dropout, cfg.freeze_layers).to(device)
     weights = torch.tensor([cfg.ent_weight, cfg.o_weight], dtype=torch.float32, device=device)
     optimizer = torch.optim.AdamW(param_groups(model, cfg), fused=device.type in ("cpu", "cuda"))
     steps_per_epoch = math.ceil(len(train_data) / cfg.batch_size)
