@@ -92,6 +92,7 @@ def run_size(n: int, args, splits, work: Path) -> dict:
         model_path=folder / "model.pkl",
         live_dir=folder / "dvclive",
         timing_path=folder / "timing.json",
+        checkpoint_dir=folder / "checkpoints",
     )
     row["encoder_fit_s"] = round(time.perf_counter() - start, 1)
     row["encoder_steps"] = fit["steps"]

@@ -177,6 +177,7 @@ def main() -> None:
             model_path=folder / "model.pkl",
             live_dir=folder / "dvclive",
             timing_path=folder / "timing.json",
+            checkpoint_dir=folder / "checkpoints",
         )
         loop = json.loads((folder / "timing.json").read_text())["train_chars_per_s"]
         loop_s = time.perf_counter() - start
