@@ -3,8 +3,9 @@
 In one process, on the same batches of the tokenized training split, times forward +
 backward + AdamW step of the tagger built as the train stage builds it, for each
 variant (``freeze_layers`` N: embeddings and the first N layers frozen; ``num_layers``
-N: a shallower encoder; ``head``: crf), round-robin so that load on the machine hits all
-variants alike. Reports scored characters/s and the ratio to params.yaml's settings.
+N: a shallower encoder; ``head``: crf; ``batch_size`` N: as many more steps as the batch
+is smaller), round-robin so that load on the machine hits all variants alike. Reports
+scored characters/s and the ratio to params.yaml's settings.
 
     dvc repro tokenize
     python benchmarks/step_cost.py [--steps 20] [--variant freeze_layers=2 ...]
@@ -28,21 +29,21 @@ from enttag.encode.windows import IGNORE
 from enttag.model.train import build_model, param_groups
 from enttag.params import load_section
 
-DEFAULT_VARIANTS = ["freeze_layers=2", "freeze_layers=3", "num_layers=4", "head=crf"]
+DEFAULT_VARIANTS = ["freeze_layers=3", "num_layers=4", "head=crf", "batch_size=8"]
+TRAIN_KEYS = ("freeze_layers", "batch_size")
 
 
 def variant(spec: str, model_cfg, train_cfg):
-    """(model params, freeze_layers) of one ``key=value`` variant ("" = params.yaml's)."""
-    freeze = train_cfg.freeze_layers
+    """(model params, train params) of one ``key=value,...`` variant ("" = params.yaml's)."""
     for item in filter(None, spec.split(",")):
         key, value = item.split("=")
-        if key == "freeze_layers":
-            freeze = int(value)
+        if key in TRAIN_KEYS:
+            train_cfg = dataclasses.replace(train_cfg, **{key: int(value)})
         elif key == "num_layers":
             model_cfg = dataclasses.replace(model_cfg, num_layers=int(value))
         else:
             model_cfg = dataclasses.replace(model_cfg, **{key: value})
-    return model_cfg, freeze
+    return model_cfg, train_cfg
 
 
 def main() -> None:
@@ -58,19 +59,25 @@ def main() -> None:
     torch.manual_seed(train_cfg.seed)
     corpus = TokenizedCorpus.load(args.tokenized, ("train",))
     data = corpus.splits["train"]
-    order = bucketed_batches(data.lengths(), train_cfg.batch_size, shuffle=True, seed=0)
-    batches = [collate(data, b, corpus.specials.pad) for b in order[: args.steps + 2]]
     weights = torch.tensor([train_cfg.ent_weight, train_cfg.o_weight])
     names = ["params.yaml", *args.variant]
     runs = {}
     for name in names:
-        cfg, freeze = variant("" if name == "params.yaml" else name, model_cfg, train_cfg)
-        model = build_model(corpus, args.encoder, cfg, 0.0, freeze).train()
-        optimizer = torch.optim.AdamW(param_groups(model, train_cfg), fused=True)
-        runs[name] = {"model": model, "optimizer": optimizer, "seconds": 0.0, "chars": 0}
+        cfg, tcfg = variant("" if name == "params.yaml" else name, model_cfg, train_cfg)
+        model = build_model(corpus, args.encoder, cfg, 0.0, tcfg.freeze_layers).train()
+        optimizer = torch.optim.AdamW(param_groups(model, tcfg), fused=True)
+        # as many windows for every batch size: steps scale as the batch shrinks
+        steps = (args.steps + 2) * train_cfg.batch_size // tcfg.batch_size
+        order = bucketed_batches(data.lengths(), tcfg.batch_size, shuffle=True, seed=0)
+        batches = [collate(data, b, corpus.specials.pad) for b in order[:steps]]
+        runs[name] = {"model": model, "optimizer": optimizer, "batches": batches}
+        runs[name] |= {"seconds": 0.0, "chars": 0, "warm": 2 * len(batches) // (args.steps + 2)}
 
-    for i, batch in enumerate(batches):
+    for i in range(max(len(r["batches"]) for r in runs.values())):
         for run in runs.values():
+            if i >= len(run["batches"]):
+                continue
+            batch = run["batches"][i]
             start = time.perf_counter()
             logits = run["model"](batch["input_ids"], batch["attention_mask"])
             total, norm = run["model"].loss_terms(
@@ -79,7 +86,7 @@ def main() -> None:
             (total / norm).backward()
             run["optimizer"].step()
             run["optimizer"].zero_grad(set_to_none=True)
-            if i >= 2:  # the first two steps warm up allocators and kernels
+            if i >= run["warm"]:  # the first steps warm up allocators and kernels
                 run["seconds"] += time.perf_counter() - start
                 run["chars"] += int((batch["labels"] != IGNORE).sum())
 

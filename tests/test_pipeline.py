@@ -133,6 +133,7 @@ def test_exp_show_stays_small_and_compare_is_readable_in_200_columns(repo, exper
     assert len(others) <= len(deps) + 1, others
     assert all("/" in c for c in others), others  # dependency paths, no report keys
     out = run(["enttag", "compare", "--no-pager"], repo, COLUMNS="200").stdout
+    out, below = out.split("Against the best run (paired bootstrap of the test Ent F1 difference):")
     lines = [line for line in out.splitlines() if not line.startswith("+ ")]  # not the echo
     table = "\n".join(lines)
     assert "…" not in table and max(map(len, lines)) <= 200, table
@@ -148,6 +149,10 @@ def test_exp_show_stays_small_and_compare_is_readable_in_200_columns(repo, exper
         "verdict",
     ]
     assert sorted(columns[8:]) == ["train.ent_weight", "train.head_lr"]
+    # then every run against the best one, paired, as the journal has it
+    standings = [line.split(None, 1)[1] for line in below.strip().splitlines()]
+    assert len(standings) == 3 and standings[0].startswith("best; beats baseline: ")
+    assert all(s.startswith(("worse: ", "not distinguishable from best: ")) for s in standings[1:])
     rows = [line.split() for line in lines if not line.startswith("+")]
     verdicts = [row[-3] for row in rows if "main" in row or any("[" in c for c in row)]
     assert len(verdicts) == 3 and set(verdicts) <= {"learned", "chance", "collapsed"}

@@ -24,7 +24,9 @@ DVC's queue is single-host; the shards are how the work is spread.
 
 ``enttag compare`` runs one plain ``dvc exp show`` (:func:`compare_command`): the params
 that vary across the runs (``--only-changed``), the headline test metrics (Ent
-precision/recall/F1 and its interval, macro F1, verdict), best Ent F1 first.
+precision/recall/F1 and its interval, macro F1, verdict), best Ent F1 first; then each
+finished run against the best one by the journal's paired bootstrap (``worse`` or ``not
+distinguishable from best``) and its ``beats_baseline``.
 """
 
 from __future__ import annotations
@@ -40,7 +42,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from enttag.errors import EnttagError
-from enttag.experiments.runs import TEST_METRICS, Run, exp_show, runs_from_show
+from enttag.experiments.journal import standing
+from enttag.experiments.runs import (
+    TEST_METRICS,
+    Run,
+    exp_show,
+    ranked,
+    runs_from_show,
+    with_report,
+)
 
 WEIGHTS = "1 10 4 2"
 HEAD_LRS = "1e-3 5e-3 1e-2"
@@ -193,13 +203,25 @@ def gather(remote: str) -> int:
 
 
 def compare(extra: Sequence[str]) -> int:
+    """The table; then, unless a machine format was asked for, each run against the best
+    one by the journal's paired bootstrap, and whether it beats the baseline."""
     call(compare_command(extra))
+    if {"--json", "--csv"} & set(extra):
+        return 0
+    runs = ranked([with_report(r) for r in runs_from_show(exp_show()) if r.finished])
+    if len(runs) > 1:
+        print("\nAgainst the best run (paired bootstrap of the test Ent F1 difference):")
+        width = max(len(r.name) for r in runs)
+        for r in runs:
+            beats = r.test.get("beats_baseline", "n/a")
+            print(f"  {r.name:<{width}}  {standing(r, runs[0])}; beats baseline: {beats}")
     return 0
 
 
 HELP = "queue the class-weight x head-lr grid as DVC experiments and run them (resumable)"
 COMPARE_HELP = (
-    "dvc exp show of what varies, best Ent F1 first; other arguments go to dvc exp show (e.g. --md)"
+    "dvc exp show of what varies, best Ent F1 first, then each run against the best "
+    "(paired); other arguments go to dvc exp show (e.g. --md)"
 )
 
 
