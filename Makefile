@@ -14,7 +14,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-compile -e '.[dev]'
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@if command -v npm >/dev/null 2>&1; then $(VENV)/bin/enttag plots-template || \
 	  echo "warning: no offline plots template; dvc plots pages load vega from a CDN"; \
 	else echo "npm not found: dvc plots pages load vega from a CDN (see README)"; fi
