@@ -22,6 +22,7 @@ from enttag.model.distributed import Processes
 # split in two halves, gradients all-reduced): rounding at ~1e-7, far below 1e-4.
 TOLERANCE = 1e-4
 CURVES = ("fit/loss.tsv", "dev/loss.tsv")
+HANG_SECONDS = 240  # the two-process run takes ~30 s on 2 loaded cores
 
 
 def curve(repo: Path, name: str) -> dict[int, float]:
@@ -51,7 +52,8 @@ def test_two_processes_follow_the_one_process_loss_curve_and_write_once(tiny_rep
     params["train"]["processes"] = 2
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
 
-    out = run(["dvc", "repro", "train"], tiny_repo).stdout
+    # a teardown hang must fail here, with the stacks, not wait for the group timeout
+    out = run(["dvc", "repro", "train"], tiny_repo, timeout=HANG_SECONDS).stdout
     assert "torch.distributed.run --standalone --nproc-per-node=2 -m stages.train" in out
 
     for name in CURVES:

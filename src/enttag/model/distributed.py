@@ -27,6 +27,9 @@ from torch.nn.parallel import DistributedDataParallel
 from enttag.encode.windows import IGNORE
 from enttag.model.inference import resolve_device
 
+# A peer silent this long fails the collective instead of waiting (an evaluation on
+# rank 0 of a large dev split stays well below it).
+GROUP_TIMEOUT = timedelta(minutes=30)
 TORCHRUN_ENV = "ENTTAG_TORCHRUN"  # extra torchrun options, e.g. "--nnodes 2 --node-rank 0 ..."
 
 
@@ -117,7 +120,14 @@ class Processes:
         return sent[0]
 
     def close(self) -> None:
+        """Leave the process group together: a barrier, then its teardown.
+
+        Call it only once nothing else holds the group: a live DDP wrapper's Reducer
+        tears the group down again when it is freed, and gloo then joins threads that
+        wait for peers already gone (a hang until the group timeout; pytorch#75097).
+        """
         if self.world > 1:
+            dist.barrier()
             dist.destroy_process_group()
 
 
@@ -137,7 +147,5 @@ def setup(device_name: str) -> tuple[Processes, torch.device]:
     else:
         local_world = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
         torch.set_num_threads(max(1, torch.get_num_threads() // local_world))
-    dist.init_process_group(
-        "nccl" if device.type == "cuda" else "gloo", timeout=timedelta(minutes=60)
-    )
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=GROUP_TIMEOUT)
     return Processes(dist.get_rank(), dist.get_world_size(), device), device

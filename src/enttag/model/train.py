@@ -304,6 +304,7 @@ def _train(
             if stop or at.step >= total_steps:
                 break
 
+    del forward  # DDP's Reducer holds the process group: free it before the group goes
     procs.close()
     if not procs.main:
         return None
