@@ -1,4 +1,8 @@
-"""baseline: the classic baseline (CRF or LR), trained on train, P(Ent) for dev and test."""
+"""baseline: the classic baseline (CRF or LR), trained on train, P(Ent) for dev and test.
+
+The fitted CRF itself is kept too (``models/baseline/crf.crfsuite``): the fuse stage
+mixes its marginals with the encoder's into the shipped tagger.
+"""
 
 import sys
 import time
@@ -6,12 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
-from enttag.atomic import write_with
+from enttag.atomic import atomic_dir, write_json, write_with
 from enttag.baseline.crf import CrfBaseline
 from enttag.baseline.window_lr import WindowBaseline
 from enttag.data.prepare import read_prepared
-from enttag.params import load_section
+from enttag.params import as_dict, load_section
 from enttag.stage import run
+
+CRF_FILE = "crf.crfsuite"
 
 
 def main() -> None:
@@ -32,6 +38,10 @@ def main() -> None:
         Path("data/baseline/p_ent.npz"),
         lambda tmp: np.savez(open(tmp, "wb"), kind=cfg.kind, **p_ent),
     )
+    with atomic_dir(Path("models/baseline")) as tmp:
+        write_json(tmp / "baseline.json", as_dict(cfg))
+        if cfg.kind == "crf":
+            (tmp / CRF_FILE).write_bytes(model.model)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ def main() -> None:
     results = evaluate_model(
         load_section("evaluate"),
         model_path=Path("models/model.pkl"),
+        tagger_path=Path("models/tagger.pkl"),
         tokenized_dir=Path("data/tokenized"),
         prepared_dir=Path("data/prepared"),
         baseline_path=Path("data/baseline/p_ent.npz"),

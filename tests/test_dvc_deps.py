@@ -10,6 +10,7 @@ importing a module and are skipped: ``if TYPE_CHECKING:`` blocks and a package's
 from __future__ import annotations
 
 import ast
+import json
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,6 +133,18 @@ def test_stage_deps_cover_its_import_closure(name):
 
 
 @pytest.mark.parametrize("name", sorted(STAGES))
+def test_stage_code_deps_are_exactly_its_import_closure(name):
+    """File by file: a folder dep (or a module the stage never runs) would re-run the
+    stage when a module it does not use changes."""
+    stage = STAGES[name]
+    code = {d for d in stage.get("deps", []) if d.startswith(("stages/", "src/"))}
+    closure = {str(f.relative_to(ROOT)) for f in import_closure(stage_script(stage["cmd"]))}
+    assert code == closure, (
+        f"stage {name}: extra {sorted(code - closure)}, missing {sorted(closure - code)}"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
 def test_stage_code_deps_exist_and_are_imported(name):
     """No stale code dep: each one exists and the stage imports something under it."""
     stage = STAGES[name]
@@ -155,3 +168,29 @@ def test_closure_follows_function_local_and_lazy_imports(tmp_path):
     plain = tmp_path / "plain.py"
     plain.write_text("import enttag.errors\n", encoding="utf-8")
     assert import_closure(plain) == {plain, SRC / "enttag/__init__.py", SRC / "enttag/errors.py"}
+
+
+# A change to each file makes exactly these stages stale (``dvc status`` lists a stage
+# whose own deps changed; the stages after it follow once it has re-run).
+STALE_AFTER_EDIT = {
+    "src/enttag/scoring/verdict.py": {"evaluate"},
+    "src/enttag/model/export.py": set(),
+    "src/enttag/experiments/journal.py": set(),
+    "src/enttag/baseline/crf.py": {"baseline"},
+    "src/enttag/model/train.py": {"train"},
+    "src/enttag/fusion.py": {"fuse", "evaluate"},
+}
+
+
+@pytest.mark.slow
+def test_an_edit_makes_exactly_the_stages_that_run_the_file_stale(tiny_repo):
+    from dvc_repo import run
+
+    assert "up to date" in run(["dvc", "status"], tiny_repo).stdout
+    for name, expected in STALE_AFTER_EDIT.items():
+        path = tiny_repo / name
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n# an edit\n")
+        status = json.loads(run(["dvc", "status", "--json"], tiny_repo).stdout or "{}")
+        path.write_bytes(original)
+        assert {stage.split(":")[-1] for stage in status} == expected, name

@@ -38,6 +38,7 @@ def scores():
         GOLD,
         P_ENT,
         cfg=section("evaluate", bootstrap=50),
+        cut=0.5,
         threshold=0.35,
         baseline_p_ent=BASELINE,
         baseline_kind="crf",

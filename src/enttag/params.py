@@ -176,6 +176,17 @@ class BaselineParams:
 
 
 @dataclass(frozen=True)
+class FuseParams:
+    """The shipped tagger: the encoder alone, or its P(Ent) mixed with the CRF's."""
+
+    kind: str = one_of("none", "crf")
+    rule: str = one_of("auto", "linear", "logodds")
+    weight_step: float = _param(
+        lambda v: 0 < v <= 0.5 and abs(1 / v - round(1 / v)) < 1e-9, "1/N for a whole N >= 2"
+    )
+
+
+@dataclass(frozen=True)
 class EvaluateParams:
     """Scoring: batch size, bootstrap, and the error report."""
 
@@ -193,6 +204,7 @@ SECTIONS: dict[str, type] = {
     "tokenize": TokenizeParams,
     "train": TrainParams,
     "baseline": BaselineParams,
+    "fuse": FuseParams,
     "evaluate": EvaluateParams,
 }
 

@@ -20,7 +20,7 @@ formats:
   label-studio  a JSON list of Label Studio tasks with the spans as pre-annotations
 
 examples:
-  enttag predict --model models/model.pkl "张三在北京大学工作。"
+  enttag predict --model models/tagger.pkl "张三在北京大学工作。"
   enttag predict --input texts.txt --format jsonl --probs > tagged.jsonl
   cat texts.txt | enttag predict --format tags --threshold dev
   enttag predict --model models/onnx --int8 --input big.txt --output big.tagged
@@ -62,9 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--model",
-        default="models/model.pkl",
-        help="model file written by the train stage, or an `enttag export` folder "
-        "(default: %(default)s)",
+        default="models/tagger.pkl",
+        help="model file: the shipped tagger (fuse stage) or models/model.pkl, the encoder "
+        "alone; or an `enttag export` folder (default: %(default)s)",
     )
     parser.add_argument(
         "--backend",
@@ -91,7 +91,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=threshold_arg,
         default=None,
         help="P(Ent) cut, a number in [0, 1], or 'dev' for the model's "
-        "dev-tuned one (default: 0.5, the argmax)",
+        "dev-tuned one (default: a fused tagger's own cut, chosen on dev; else 0.5, the argmax)",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument(

@@ -3,16 +3,21 @@
 This is the classic Chinese NER reference (crfsuite, L-BFGS with elastic-net
 regularisation): per-character features from :mod:`enttag.baseline.features`
 plus learned Ent/O transition weights. Its per-character P(Ent) is the CRF's
-marginal probability (forward-backward), so the evaluate stage scores it with
-the same threshold, span and bootstrap code as the encoder.
+marginal probability (forward-backward, :mod:`enttag.baseline.marginals`), so the
+evaluate stage scores it with the same threshold, span and bootstrap code as the
+encoder, and the shipped tagger can mix it with the encoder's.
 """
 
 from __future__ import annotations
+
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import sklearn_crfsuite
 
 from enttag.baseline.features import char_features
+from enttag.baseline.marginals import CrfMarginals
 from enttag.data.readers import Sentence
 
 
@@ -21,22 +26,27 @@ class CrfBaseline:
 
     def __init__(self, window: int, c1: float, c2: float, max_iterations: int):
         self.window = window
-        self.crf = sklearn_crfsuite.CRF(
-            algorithm="lbfgs",
-            c1=c1,
-            c2=c2,
-            max_iterations=max_iterations,
-            all_possible_transitions=True,
-        )
-
-    def _x(self, texts: list[str]) -> list[list[list[str]]]:
-        return [char_features(t, self.window) for t in texts]
+        self.settings = {"c1": c1, "c2": c2, "max_iterations": max_iterations}
+        self.model: bytes | None = None  # the crfsuite model file, once fitted
 
     def fit(self, sentences: list[Sentence]) -> CrfBaseline:
-        self.crf.fit(self._x([s.text for s in sentences]), [list(s.labels) for s in sentences])
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "crf.crfsuite"
+            crf = sklearn_crfsuite.CRF(
+                algorithm="lbfgs",
+                all_possible_transitions=True,
+                model_filename=str(path),
+                **self.settings,
+            )
+            crf.fit(
+                [char_features(s.text, self.window) for s in sentences],
+                [list(s.labels) for s in sentences],
+            )
+            self.model = path.read_bytes()
         return self
 
     def p_ent(self, texts: list[str]) -> np.ndarray:
         """P(Ent) of every character (CRF marginals), flat, in order."""
-        marginals = self.crf.predict_marginals(self._x(texts))
-        return np.array([m.get("Ent", 0.0) for seq in marginals for m in seq], dtype=np.float32)
+        assert self.model is not None, "fit first"
+        per_text = CrfMarginals(self.model, self.window).p_ent(texts)
+        return np.concatenate(per_text) if per_text else np.zeros(0, np.float32)

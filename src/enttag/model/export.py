@@ -4,12 +4,14 @@ The folder holds ``model.onnx`` (the network with its softmax: ``input_ids`` and
 ``attention_mask`` of shape [batch, sequence], both axes dynamic, in; ``p_ent`` of the
 same shape out), optionally ``model.int8.onnx`` (its ``MatMul`` weights quantised to
 int8 by ONNX Runtime's dynamic quantisation), and ``tagger.json`` (character map,
-special ids, window settings, dev-tuned threshold). ``enttag predict --model FOLDER``
+special ids, window settings, dev-tuned threshold). A shipped tagger that fuses the
+encoder with the CRF baseline also writes ``crf.crfsuite`` and its rule in ``tagger.json``:
+the folder's P(Ent) is then the fused one, as the ``.pkl``'s. ``enttag predict --model FOLDER``
 or ``Tagger.load(FOLDER, backend="onnx")`` tags with it; windows, batching and
 stitching are the same code as with the ``.pkl``.
 
 examples:
-  enttag export --model models/model.pkl --out models/onnx
+  enttag export --model models/tagger.pkl --out models/onnx
   enttag export --out models/onnx --int8
   enttag predict --model models/onnx --int8 "张三在北京大学工作。"
 """
@@ -28,6 +30,7 @@ from enttag.errors import EnttagError
 HELP = "export a trained model to ONNX (optionally int8) for fast tagging"
 FORMAT = "enttag-onnx/1"
 META = "tagger.json"
+CRF_FILE = "crf.crfsuite"
 GRAPH = {False: "model.onnx", True: "model.int8.onnx"}
 OPSET = 17
 
@@ -35,8 +38,9 @@ OPSET = 17
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
-        default="models/model.pkl",
-        help="model file written by the train stage (default: %(default)s)",
+        default="models/tagger.pkl",
+        help="model file: the shipped tagger (fuse stage) or models/model.pkl, the encoder "
+        "alone (default: %(default)s)",
     )
     parser.add_argument(
         "--out", default="models/onnx", help="folder to write (replaced atomically; %(default)s)"
@@ -83,6 +87,8 @@ def export(model_path: str | Path, out: str | Path, *, int8: bool = False) -> Pa
         if int8:
             quantize(tmp / GRAPH[False], tmp / GRAPH[True])
         write_json(tmp / META, meta_of(checkpoint, model_path))
+        if checkpoint.get("fusion"):
+            (tmp / CRF_FILE).write_bytes(checkpoint["crf_model"])
     return Path(out)
 
 
@@ -110,6 +116,7 @@ def meta_of(checkpoint: dict[str, Any], source: str | Path) -> dict[str, Any]:
         "max_length": checkpoint["max_length"],
         "stride": checkpoint["stride"],
         "threshold": checkpoint.get("threshold"),
+        "fusion": checkpoint.get("fusion"),
     }
 
 
@@ -125,6 +132,16 @@ def read_meta(folder: str | Path) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise EnttagError(f"{path}: not an enttag export (no '{FORMAT}' marker)")
     return meta
+
+
+def crf_model_of(folder: str | Path, meta: dict[str, Any]) -> bytes | None:
+    """The CRF model a fused export carries (None for the encoder alone)."""
+    if not meta.get("fusion"):
+        return None
+    path = Path(folder) / CRF_FILE
+    if not path.is_file():
+        raise EnttagError(f"{path}: not found; {META} fuses the encoder with this CRF model")
+    return path.read_bytes()
 
 
 def graph_path(folder: str | Path, int8: bool) -> Path:

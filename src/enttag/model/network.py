@@ -155,6 +155,11 @@ def save_model(
         "stride": stride,
         **extra,
     }
+    write_checkpoint(path, checkpoint)
+
+
+def write_checkpoint(path: str | Path, checkpoint: dict[str, Any]) -> None:
+    """Write a model file's dict atomically (same dict, same bytes)."""
     write_with(path, lambda tmp: save_bytes(checkpoint, tmp))
 
 

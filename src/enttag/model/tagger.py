@@ -9,6 +9,10 @@ Example::
 Texts of any length are cut into the same overlapping windows as the tokenize
 stage (:func:`enttag.encode.charmap.encode_split`), so every character gets exactly one
 prediction; characters outside the model's vocabulary read as its unknown token.
+
+A shipped tagger (``models/tagger.pkl``, written by the fuse stage) may carry a CRF
+and a fusion rule: its P(Ent) is then the encoder's mixed with the CRF's marginals
+(:mod:`enttag.fusion`), and its default cut is the one chosen on dev with the rule.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from enttag.encode.batching import iterate
 from enttag.encode.charmap import Specials
 from enttag.encode.windows import CharSheet, encode_split
 from enttag.errors import EnttagError
+from enttag.fusion import Fusion
 from enttag.scoring.spans import spans_from_probs, tags_from_probs
 
 ARGMAX = 0.5  # P(Ent) >= 0.5 is the argmax of the two classes
@@ -45,11 +50,27 @@ class Tagger:
         max_length: int,
         stride: int,
         dev_threshold: float | None,
+        fusion: dict[str, Any] | None = None,
+        crf_model: bytes | None = None,
     ):
         self.backend = backend
         self.char_map, self.specials = char_map, specials
         self.max_length, self.stride = max_length, stride
         self.dev_threshold = dev_threshold
+        self.fusion, self.crf = None, None
+        if fusion is not None:
+            from enttag.baseline.marginals import CrfMarginals
+
+            if crf_model is None:
+                raise EnttagError("a fused tagger needs its CRF model; none was found")
+            self.fusion = Fusion.from_dict(fusion)
+            self.crf = CrfMarginals(crf_model, int(fusion["window"]))
+            self.dev_threshold = self.fusion.threshold  # chosen on dev with the rule
+
+    @property
+    def default_cut(self) -> float:
+        """The cut applied when none is given: the fusion's own, else the argmax (0.5)."""
+        return self.fusion.threshold if self.fusion is not None else ARGMAX
 
     @classmethod
     def load(
@@ -86,12 +107,14 @@ class Tagger:
             max_length=checkpoint["max_length"],
             stride=checkpoint["stride"],
             dev_threshold=checkpoint.get("threshold"),
+            fusion=checkpoint.get("fusion"),
+            crf_model=checkpoint.get("crf_model"),
         )
 
     @classmethod
     def _load_onnx(cls, path: str | Path, device: str, int8: bool) -> Tagger:
         from enttag.model.backends import OnnxBackend
-        from enttag.model.export import graph_path, read_meta
+        from enttag.model.export import crf_model_of, graph_path, read_meta
 
         if device not in ("auto", "cpu"):
             raise EnttagError(f"the onnx backend runs on the CPU, not {device}")
@@ -103,20 +126,23 @@ class Tagger:
             max_length=meta["max_length"],
             stride=meta["stride"],
             dev_threshold=meta.get("threshold"),
+            fusion=meta.get("fusion"),
+            crf_model=crf_model_of(path, meta),
         )
 
     def cut(self, threshold: float | None = None, use_dev_threshold: bool = False) -> float:
-        """The P(Ent) cut to apply: ``threshold``, the model's dev-tuned one, or 0.5."""
+        """The P(Ent) cut to apply: ``threshold``, the dev-tuned one, or :attr:`default_cut`."""
         if use_dev_threshold:
             if threshold is not None:
                 raise EnttagError("give a threshold or use the dev threshold, not both")
             if self.dev_threshold is None:
                 raise EnttagError("this model recorded no dev-tuned threshold; give a number")
             return float(self.dev_threshold)
-        return ARGMAX if threshold is None else threshold
+        return self.default_cut if threshold is None else threshold
 
     def probs(self, texts: Sequence[str], batch_size: int = 64) -> list[np.ndarray]:
-        """P(Ent) per character of each text (``batch_size`` windows per forward pass)."""
+        """P(Ent) per character of each text (``batch_size`` windows per forward pass);
+        a fused tagger's mixes the encoder's with the CRF's."""
         if isinstance(texts, str):
             raise TypeError("texts must be a list of strings, not one string")
         if not texts:
@@ -127,7 +153,11 @@ class Tagger:
             p_ent = self.backend(batch["input_ids"], batch["attention_mask"])
             for row, w in enumerate(batch["index"].tolist()):
                 sheet.put(w, p_ent[row])
-        return sheet.per_sentence()
+        probs = sheet.per_sentence()
+        if self.fusion is None:
+            return probs
+        crf = self.crf.p_ent(texts)
+        return [self.fusion.mix(p, q) for p, q in zip(probs, crf, strict=True)]
 
     def tag(
         self,

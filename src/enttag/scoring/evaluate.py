@@ -3,6 +3,11 @@
 Every character of a split gets exactly one prediction, so supports equal the
 split's character count; that is checked, not hoped for.
 
+Three systems are scored on the same sentences: the shipped tagger (``models/tagger.pkl``:
+the encoder, mixed with the CRF when the fuse stage chose so), the encoder alone
+(``models/model.pkl``) and the CRF baseline; every lift between them is paired. The
+shipped tagger is the run's headline: its report, verdict, spans and errors.
+
 Two kinds of output: ``metrics/test.json``, the lean DVC metric (flat scalars a person
 compares across runs, see :func:`headline`), and the full reports
 ``metrics/{dev,test}_report.json`` (sklearn's dict, confusion, intervals, spans, error
@@ -22,11 +27,12 @@ from enttag.atomic import write_json, write_jsonl, write_text
 from enttag.data.prepare import read_prepared
 from enttag.encode.tokenized import TokenizedCorpus
 from enttag.errors import EnttagError
+from enttag.fusion import Fusion
 from enttag.labels import apply_threshold
 from enttag.model.inference import predict, resolve_device
 from enttag.model.network import model_from_checkpoint, read_checkpoint
 from enttag.params import EvaluateParams
-from enttag.scoring.bootstrap import sentence_counts, summary
+from enttag.scoring.bootstrap import paired_f1_diff, sentence_counts, summary
 from enttag.scoring.scores import ent_prf, gold_per_sentence, report
 from enttag.scoring.spans import error_kinds, span_scores, view_rows, worst_sentences
 from enttag.scoring.threshold import pr_curve
@@ -48,6 +54,7 @@ CI_KEYS = (
 # `enttag journal` can compare runs by a paired bootstrap over the same sentences.
 COUNTS_FILE = "test_counts.jsonl"
 BASELINE_NAMES = {"crf": "linear-chain CRF", "lr": "character-window logistic regression"}
+SYSTEM_KEYS = ("ent_precision", "ent_recall", "ent_f1", "ent_f1_ci", "span_f1")
 
 
 @dataclass
@@ -73,17 +80,27 @@ def score_split(
     p_ent: list[np.ndarray],
     *,
     cfg: EvaluateParams,
+    cut: float,
     threshold: float | None,
     baseline_p_ent: list[np.ndarray] | None,
     baseline_kind: str,
+    encoder_p_ent: list[np.ndarray] | None = None,
 ) -> SplitScores:
-    """Report at the argmax (P(Ent) >= 0.5), with bootstrap verdict, spans and extras."""
-    pred = apply_threshold(p_ent, 0.5)
+    """Report at ``cut`` (the argmax 0.5, or a fused tagger's dev-chosen cut), with the
+    bootstrap verdict, spans and extras.
+
+    ``threshold`` adds the scores at a dev-tuned cut; ``baseline_p_ent`` the baseline's
+    scores and the paired lift over it; ``encoder_p_ent`` (a fused tagger's encoder
+    alone, at the argmax) its scores, its lift over the baseline and this system's lift
+    over it. Every paired interval resamples the same sentences.
+    """
+    pred = apply_threshold(p_ent, cut)
     metrics, text = report(gold, pred)
     baseline_pred = apply_threshold(baseline_p_ent, 0.5) if baseline_p_ent is not None else None
     stats = summary(gold, pred, n_boot=cfg.bootstrap, seed=cfg.seed, baseline_seqs=baseline_pred)
     decision = verdict(stats)
     metrics |= {
+        "cut": cut,
         "confusion": stats["confusion"],
         **{k: stats[k] for k in CI_KEYS if k in stats},
         "verdict": decision,
@@ -103,10 +120,38 @@ def score_split(
         base_report, _ = report(gold, baseline_pred)
         metrics["baseline"] = {
             "kind": baseline_kind,
-            **ent_prf(gold, baseline_pred),
+            **system_scores(gold, baseline_pred, cfg),
             "macro_f1": base_report["macro avg"]["f1-score"],
         }
+    if encoder_p_ent is not None:
+        encoder_pred = apply_threshold(encoder_p_ent, 0.5)
+        encoder = system_scores(gold, encoder_pred, cfg, baseline_pred)
+        counts = [sentence_counts(gold, p) for p in (pred, encoder_pred)]
+        gain = paired_f1_diff(*counts, n_boot=cfg.bootstrap, seed=cfg.seed)
+        metrics["encoder"] = encoder
+        metrics["over_encoder"] = gain
     return SplitScores(metrics, text)
+
+
+def system_scores(
+    gold: list[np.ndarray],
+    pred: list[np.ndarray],
+    cfg: EvaluateParams,
+    baseline_pred: list[np.ndarray] | None = None,
+) -> dict[str, Any]:
+    """Ent P/R/F1 with the F1's interval and span F1 of one system; with
+    ``baseline_pred``, its paired lift over the baseline too."""
+    stats = summary(gold, pred, n_boot=cfg.bootstrap, seed=cfg.seed, baseline_seqs=baseline_pred)
+    out = {
+        "ent_precision": stats["ent_precision"],
+        "ent_recall": stats["ent_recall"],
+        "ent_f1": stats["ent_f1"],
+        "ent_f1_ci": stats["ent_f1_ci"],
+        "span_f1": span_scores(gold, pred)["f1"],
+    }
+    if baseline_pred is not None:
+        out |= {"baseline_lift": stats["baseline_lift"], "beats_baseline": stats["beats_baseline"]}
+    return out
 
 
 def headline(test: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
@@ -135,6 +180,25 @@ def headline(test: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
             "lift_lo": lift["ci"][0],
             "lift_hi": lift["ci"][1],
             "beats_baseline": test["beats_baseline"],
+        }
+    if "encoder" in test:
+        encoder, lift, gain = (
+            test["encoder"],
+            test["encoder"]["baseline_lift"],
+            test["over_encoder"],
+        )
+        lean |= {
+            "encoder_ent_f1": encoder["ent_f1"],
+            "encoder_ent_f1_lo": encoder["ent_f1_ci"][0],
+            "encoder_ent_f1_hi": encoder["ent_f1_ci"][1],
+            "encoder_span_f1": encoder["span_f1"],
+            "encoder_lift": lift["ent_f1_diff"],
+            "encoder_lift_lo": lift["ci"][0],
+            "encoder_lift_hi": lift["ci"][1],
+            "encoder_beats_baseline": encoder["beats_baseline"],
+            "fused_minus_encoder": gain["ent_f1_diff"],
+            "fused_minus_encoder_lo": gain["ci"][0],
+            "fused_minus_encoder_hi": gain["ci"][1],
         }
     if "at_dev_threshold" in test:
         lean["tuned_ent_f1"] = test["at_dev_threshold"]["ent_f1"]
@@ -180,13 +244,51 @@ def report_text(split: str, scores: SplitScores) -> str:
             f"paired lift {lift['ent_f1_diff']:+.4f} 95% CI {ci(lift['ci'])}; "
             f"beats baseline: {m['beats_baseline']}"
         )
+    if "encoder" in m:
+        lines += ["", *systems_table(m)]
     return "\n".join(lines) + "\n"
+
+
+def systems_table(m: dict[str, Any]) -> list[str]:
+    """The shipped tagger, the encoder alone and the baseline side by side, and the
+    three paired lifts between them."""
+    fusion = m["fusion"]
+    rows = [
+        (
+            f"shipped (encoder + CRF, {fusion['rule']} w={fusion['weight']:g}, cut {m['cut']:.3f})",
+            m["Ent"]["precision"],
+            m["Ent"]["recall"],
+            m["Ent"]["f1-score"],
+            m["ent_f1_ci"],
+            m["spans"]["f1"],
+        ),
+        ("encoder alone", *(m["encoder"][k] for k in SYSTEM_KEYS)),
+        (BASELINE_NAMES[m["baseline"]["kind"]], *(m["baseline"][k] for k in SYSTEM_KEYS)),
+    ]
+    width = max(len(r[0]) for r in rows)
+    out = [f"{'system':<{width}}  Ent P   Ent R   Ent F1 [95% CI]           span F1"]
+    out += [
+        f"{name:<{width}}  {p:.4f}  {r:.4f}  {f:.4f} {ci(interval)}  {span:.4f}"
+        for name, p, r, f, interval, span in rows
+    ]
+    lifts = (
+        ("shipped - baseline", m["baseline_lift"], m["beats_baseline"]),
+        ("encoder - baseline", m["encoder"]["baseline_lift"], m["encoder"]["beats_baseline"]),
+        ("shipped - encoder", m["over_encoder"], m["over_encoder"]["beats"]),
+    )
+    out.append("paired lifts (Ent F1, same resampled sentences):")
+    out += [
+        f"  {name}: {lift['ent_f1_diff']:+.4f} 95% CI {ci(lift['ci'])}: {beats}"
+        for name, lift, beats in lifts
+    ]
+    return out
 
 
 def evaluate_model(
     cfg: EvaluateParams,
     *,
     model_path: Path,
+    tagger_path: Path,
     tokenized_dir: Path,
     prepared_dir: Path,
     baseline_path: Path,
@@ -194,6 +296,8 @@ def evaluate_model(
 ) -> dict[str, SplitScores]:
     """Score dev and test; write the lean metrics, the full reports, the PR curve, the errors."""
     checkpoint = read_checkpoint(model_path)
+    shipped = read_checkpoint(tagger_path)
+    fusion = Fusion.from_dict(shipped["fusion"]) if shipped.get("fusion") else None
     device = resolve_device("auto")
     model = model_from_checkpoint(checkpoint).to(device)
     corpus = TokenizedCorpus.load(tokenized_dir, ("dev", "test"))
@@ -203,18 +307,23 @@ def evaluate_model(
     for split in ("dev", "test"):
         data = corpus.splits[split]
         gold = gold_per_sentence(data)
-        p_ent, _ = predict(
+        encoder_p_ent, _ = predict(
             model, data, batch_size=cfg.batch_size, pad_id=corpus.specials.pad, device=device
         )
-        cuts = np.cumsum([len(g) for g in gold])[:-1]
+        baseline_p_ent = np.split(baseline[split], np.cumsum([len(g) for g in gold])[:-1])
+        p_ent = shipped_p_ent(fusion, encoder_p_ent, baseline_p_ent)
         scores = score_split(
             gold,
             p_ent,
             cfg=cfg,
-            threshold=checkpoint["threshold"],
-            baseline_p_ent=np.split(baseline[split], cuts),
+            cut=0.5 if fusion is None else fusion.threshold,
+            threshold=checkpoint["threshold"] if fusion is None else None,
+            baseline_p_ent=baseline_p_ent,
             baseline_kind=str(baseline["kind"]),
+            encoder_p_ent=None if fusion is None else encoder_p_ent,
         )
+        if fusion is not None:
+            scores.metrics["fusion"] = fusion.to_dict()
         check_supports(split, scores.metrics, stats[split]["characters"])
         write_json(metrics_dir / f"{split}_report.json", scores.metrics)
         if split == "dev":
@@ -228,7 +337,7 @@ def evaluate_model(
             write_json(metrics_dir / "test.json", headline(scores.metrics, checkpoint["train"]))
             write_text(metrics_dir / "test_report.txt", report_text(split, scores))
             texts = [s.text for s in read_prepared(prepared_dir / "test.jsonl")]
-            pred = apply_threshold(p_ent, 0.5)
+            pred = apply_threshold(p_ent, scores.metrics["cut"])
             worst = worst_sentences(texts, gold, pred, cfg.n_errors)
             write_jsonl(metrics_dir / "errors_test.jsonl", worst)
             view = view_rows(
@@ -239,3 +348,13 @@ def evaluate_model(
             write_jsonl(metrics_dir / COUNTS_FILE, counts.tolist())
         results[split] = scores
     return results
+
+
+def shipped_p_ent(
+    fusion: Fusion | None, encoder_p_ent: list[np.ndarray], baseline_p_ent: list[np.ndarray]
+) -> list[np.ndarray]:
+    """The shipped tagger's P(Ent) per sentence: the encoder's, or its fusion with the CRF's
+    (what ``Tagger.probs`` gives for the same sentences)."""
+    if fusion is None:
+        return encoder_p_ent
+    return [fusion.mix(e, b) for e, b in zip(encoder_p_ent, baseline_p_ent, strict=True)]
