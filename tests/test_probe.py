@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import resource
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from shipped import raw_section
+from test_predict import save_tiny_model
 
 from enttag.cli import main
 from enttag.data.prepare import split_corpus
 from enttag.data.readers import Sentence
-from enttag.errors import EnttagError
+from enttag.errors import EnttagError, guarded
+from enttag.model.export import export
 from enttag.params import SECTIONS, ParamsError, parse_section
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tiny_encoder, tmp_path_factory) -> Path:
+    return save_tiny_model(tiny_encoder, tmp_path_factory.mktemp("probe") / "model.pkl", 0.5)
 
 
 def ent(text: str) -> Sentence:
@@ -103,3 +115,135 @@ def test_row11_journal_outside_a_dvc_repository_says_why(tmp_path, monkeypatch, 
     assert err.count("\n") == 1
     assert "not inside of a DVC repository" in err
     assert not (tmp_path / "EXPERIMENTS.md").exists()
+
+
+# ---------------------------------------------------------------- rows 5, 8: failed writes
+
+
+def limited(limit: int):
+    """A preexec_fn: this process's files may grow to ``limit`` bytes (EFBIG beyond)."""
+
+    def set_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return set_limit
+
+
+def run_limited(cmd: list[str], cwd: Path, limit: int) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])}
+    return subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=limited(limit),
+    )
+
+
+def one_line(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def hidden_temps(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob(".*.tmp"))
+
+
+SAVE_MODEL_FILE = """
+import torch
+from enttag.atomic import write_with
+from enttag.model.network import save_bytes
+from enttag.stage import run
+
+def main():
+    write_with("models/model.pkl", lambda tmp: save_bytes({"w": torch.zeros(100_000)}, tmp))
+
+run(main, "train")
+"""
+
+
+def test_row5_a_failed_torch_save_is_one_line_naming_the_file(tmp_path):
+    """torch.save's RuntimeError (inline_container) under a file-size limit, as train meets it."""
+    line = one_line(run_limited([sys.executable, "-c", SAVE_MODEL_FILE], tmp_path, 50_000))
+    assert line.startswith("train: error: models/model.pkl: cannot write: torch.save failed")
+    assert not (tmp_path / "models/model.pkl").exists()
+    assert hidden_temps(tmp_path) == []
+
+
+def test_row8_prepare_that_cannot_write_its_splits_is_one_line(tmp_path, tiny_corpus):
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params["data"]["dir"] = str(tiny_corpus)
+    params["prepare"]["max_dev"] = None
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    result = run_limited([sys.executable, "-m", "stages.prepare"], tmp_path, 4096)
+    line = one_line(result)
+    assert line == "prepare: error: data/prepared/train.jsonl: cannot write: File too large"
+    assert hidden_temps(tmp_path) == []
+
+
+def test_row8_export_that_cannot_write_is_one_line(tmp_path, tiny_model):
+    out = tmp_path / "exports" / "onnx"
+    cmd = [sys.executable, "-m", "enttag.cli", "export", "--model", str(tiny_model)]
+    line = one_line(run_limited([*cmd, "--out", str(out)], tmp_path, 20_000))
+    assert line == f"enttag export: error: {out}: cannot write: File too large"
+    assert not out.exists() and hidden_temps(tmp_path) == []
+
+
+def test_row8_an_oserror_naming_a_file_is_one_line_in_any_stage_or_command(capsys):
+    def main() -> None:
+        raise PermissionError(13, "Permission denied", "models/onnx")
+
+    assert guarded("enttag export", main) == 1
+    assert capsys.readouterr().err == "enttag export: error: models/onnx: Permission denied\n"
+
+
+# ---------------------------------------------------------------- row 9: a killed export
+
+
+KILLED_IN_FOLDER = """
+import os, signal, sys
+from enttag.atomic import atomic_dir
+
+with atomic_dir(sys.argv[1]) as tmp:
+    (tmp / "model.onnx").write_bytes(b"half a graph")
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_row9_the_next_export_removes_the_temp_folder_of_a_killed_one(tmp_path, tiny_model):
+    out = tmp_path / "onnx"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    killed = subprocess.run([sys.executable, "-c", KILLED_IN_FOLDER, str(out)], env=env)
+    assert killed.returncode == -signal.SIGKILL
+    assert len(hidden_temps(tmp_path)) == 1  # what the killed run left
+    export(tiny_model, out)
+    assert hidden_temps(tmp_path) == []
+    assert (out / "model.onnx").is_file()
+
+
+# ---------------------------------------------------------------- row 10: stages run by path
+
+
+def test_row10_no_stage_script_shadows_a_module_it_may_import():
+    """``python stages/x.py`` puts stages/ first on sys.path: no name there may be taken."""
+    taken = set(sys.stdlib_module_names) | set(importlib.metadata.packages_distributions())
+    shadowing = sorted(p.name for p in (ROOT / "stages").glob("*.py") if p.stem in taken)
+    assert shadowing == []
+
+
+def test_row10_a_stage_run_by_path_works(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "stages/train.py")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert one_line(result) == "train: error: params.yaml: file not found"
