@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from shipped import raw_section
@@ -20,6 +23,7 @@ from enttag.data.prepare import split_corpus
 from enttag.data.readers import Sentence
 from enttag.errors import EnttagError, guarded
 from enttag.model.export import export
+from enttag.model.tagger import Tagger
 from enttag.params import SECTIONS, ParamsError, parse_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -247,3 +251,75 @@ def test_row10_a_stage_run_by_path_works(tmp_path):
         timeout=300,
     )
     assert one_line(result) == "train: error: params.yaml: file not found"
+
+
+# ---------------------------------------------------------------- row 4: characters at predict
+
+
+def test_row4_nfkc_forms_are_read_as_the_corpus_mapped_them(tiny_model):
+    tagger = Tagger.load(tiny_model, "cpu")
+    assert "１" not in tagger.char_map and "1" in tagger.char_map
+    assert "," not in tagger.char_map and "，" in tagger.char_map  # NFKC("，") == ","
+    full, half = tagger.probs(["张三１２３，王五"]), tagger.probs(["张三123，王五"])
+    assert np.array_equal(full[0], half[0])
+    ascii_comma, wide_comma = tagger.probs(["张三,王五"]), tagger.probs(["张三，王五"])
+    assert np.array_equal(ascii_comma[0], wide_comma[0])
+    assert tagger.lookup.unknown == {}
+
+
+def test_row4_predict_counts_the_characters_it_could_not_map(tiny_model, capsys):
+    assert main(["predict", "--model", str(tiny_model), "張三在臺灣", "张三１"]) == 0
+    captured = capsys.readouterr()
+    assert "張三在臺灣" in captured.out
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("enttag predict: 3 of 8 characters (3 distinct: 張 臺 灣)")
+
+
+# ---------------------------------------------------------------- row 7: tagger.json vs graph
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_model) -> Path:
+    return export(tiny_model, tiny_model.parent / "onnx")
+
+
+def swapped_ids(meta: dict) -> dict:
+    """Another model's map over the same vocabulary: two characters' ids exchanged."""
+    ids = dict(meta["char_to_id"])
+    ids["张"], ids["三"] = ids["三"], ids["张"]
+    return {"char_to_id": ids}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (swapped_ids, "char_to_id"),
+        (lambda m: {"char_to_id": {**m["char_to_id"], "张": 10**6}}, "char_to_id"),
+        (lambda m: {"specials": {**m["specials"], "unk": -1}}, "specials"),
+        (lambda m: {"labels": ["O", "Ent"]}, "labels"),
+        (lambda m: {"max_length": 600}, "max_length"),
+        (lambda m: {"max_length": 3}, "max_length"),
+        (lambda m: {"max_length": 0}, "max_length"),
+        (lambda m: {"max_length": -5}, "max_length"),
+        (lambda m: {"max_length": "128"}, "max_length"),
+        (lambda m: {"stride": 20}, "stride"),
+        (lambda m: {"threshold": 2}, "threshold"),
+    ],
+)
+def test_row7_every_field_of_tagger_json_is_checked_against_its_graph(
+    exported, tmp_path, capsys, change, field
+):
+    folder = tmp_path / "onnx"
+    shutil.copytree(exported, folder)
+    meta = json.loads((folder / "tagger.json").read_text(encoding="utf-8"))
+    (folder / "tagger.json").write_text(json.dumps(meta | change(meta)), encoding="utf-8")
+    assert main(["predict", "--model", str(folder), "张三在北京大学工作。"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"enttag predict: error: {folder}/tagger.json: {field}")
+    assert captured.err.count("\n") == 1
+
+
+def test_row7_an_unchanged_export_still_loads(exported):
+    assert Tagger.load(exported).spans(["张三在北京大学工作。"])[0] is not None
