@@ -25,6 +25,7 @@ from enttag.errors import EnttagError, guarded
 from enttag.model.export import export
 from enttag.model.tagger import Tagger
 from enttag.params import SECTIONS, ParamsError, parse_section
+from enttag.stage import run
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -323,3 +324,44 @@ def test_row7_every_field_of_tagger_json_is_checked_against_its_graph(
 
 def test_row7_an_unchanged_export_still_loads(exported):
     assert Tagger.load(exported).spans(["张三在北京大学工作。"])[0] is not None
+
+
+# ---------------------------------------------------------------- row 3: two runs at once
+
+
+HOLD_THE_WORKSPACE = """
+import sys, time
+from enttag.stage import run
+
+def main():
+    print("training", flush=True)
+    time.sleep(60)
+
+run(main, "train")
+"""
+
+
+def test_row3_a_second_run_in_the_workspace_is_refused_at_once(tmp_path, monkeypatch, capsys):
+    (tmp_path / ".dvc").mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    first = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_WORKSPACE], cwd=tmp_path, env=env, stdout=subprocess.PIPE
+    )
+    try:
+        assert first.stdout.readline() == b"training\n"  # holds the lock now
+        monkeypatch.chdir(tmp_path)
+        ran = []
+        with pytest.raises(SystemExit) as exit_info:
+            run(lambda: ran.append(1), "train")
+        assert exit_info.value.code == 1 and ran == []
+        err = capsys.readouterr().err
+        assert err.startswith(
+            f"train: error: another stage runs in this workspace (train, pid {first.pid}"
+        )
+        assert "`dvc exp run --queue ...`" in err and err.count("\n") == 1
+    finally:
+        first.kill()
+        first.wait()
+    with pytest.raises(SystemExit) as exit_info:  # the lock died with its holder
+        run(lambda: ran.append(1), "train")
+    assert exit_info.value.code == 0 and ran == [1]
