@@ -93,13 +93,14 @@ class Tagger:
     @classmethod
     def _load_onnx(cls, path: str | Path, device: str, int8: bool) -> Tagger:
         from enttag.model.backends import OnnxBackend
-        from enttag.model.export import check_meta, graph_path, read_meta
+        from enttag.model.export import META, graph_path, read_meta
+        from enttag.model.graph_meta import check_meta
 
         if device not in ("auto", "cpu"):
             raise EnttagError(f"the onnx backend runs on the CPU, not {device}")
         meta = read_meta(path)
         backend = OnnxBackend(graph_path(path, int8))
-        check_meta(path, meta, backend.session.get_modelmeta().custom_metadata_map)
+        check_meta(Path(path) / META, meta, backend.session.get_modelmeta().custom_metadata_map)
         return cls(
             backend,
             char_map=meta["char_to_id"],
