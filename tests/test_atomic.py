@@ -12,6 +12,7 @@ import pytest
 
 from enttag import atomic
 from enttag.atomic import atomic_dir, write_json, write_text, write_with
+from enttag.errors import WriteError
 
 OLD = "old content, complete\n"
 
@@ -42,7 +43,7 @@ def test_a_failing_rename_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch)
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(atomic.os, "replace", replace_fails)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(WriteError, match=r"metrics\.json: cannot write: No space left"):
         write_json(target, {"new": 1})
     assert target.read_text(encoding="utf-8") == OLD
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]

@@ -176,7 +176,7 @@ def test_windows_longer_than_the_positions_are_refused(tiny_encoder):
 def test_tokenize_stage_refuses_long_windows_before_writing(tmp_path, tiny_encoder):
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "encoder").symlink_to(tiny_encoder)
-    result = stage(tmp_path, "tokenize", tokenize={"max_length": 200})
+    result = stage(tmp_path, "tokens", tokenize={"max_length": 200})
     assert "tokenize.max_length is 200" in one_line_error(result, "tokenize")
     assert not (tmp_path / "data").exists()
 

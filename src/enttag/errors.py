@@ -20,10 +20,24 @@ class InputError(EnttagError):
         super().__init__(f"{where}: {cause}")
 
 
+class WriteError(EnttagError):
+    """A failed write (full disk, file-size limit, read-only folder): names the file."""
+
+    def __init__(self, path: str | Path, cause: str):
+        self.path, self.cause = str(path), cause
+        super().__init__(f"{path}: cannot write: {cause}")
+
+
 def guarded(prog: str, main: Callable[[], int | None]) -> int:
-    """Run ``main``; an :class:`EnttagError` becomes one line on stderr and exit status 1."""
+    """Run ``main``; an :class:`EnttagError`, or an ``OSError`` naming a file, becomes one
+    line on stderr and exit status 1."""
     try:
         return main() or 0
     except EnttagError as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        if e.filename is None:
+            raise
+        print(f"{prog}: error: {e.filename}: {e.strerror or e}", file=sys.stderr)
         return 1

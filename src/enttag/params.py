@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,7 +183,7 @@ class FuseParams:
     kind: str = one_of("none", "crf")
     rule: str = one_of("auto", "linear", "logodds")
     weight_step: float = _param(
-        lambda v: 0 < v <= 0.5 and abs(1 / v - round(1 / v)) < 1e-9, "1/N for a whole N >= 2"
+        lambda v: 0 < v <= 0.5 and abs(1 / v - round(1 / v)) < 1e-4, "1/N for a whole N >= 2"
     )
 
 
@@ -256,11 +257,27 @@ def parse_section(name: str, raw: Any, cls: type[T]) -> T:
             and float in (get_args(hint) or (hint,))
         ):
             value = float(value)
+        stored = as_float32(f"{name}.{key}", value) if isinstance(value, float) else value
         check = f.metadata.get("check")
-        if value is not None and check is not None and not check(value):
-            raise ParamsError(f"{name}.{key} must be {f.metadata['allowed']}, got {value!r}")
+        if value is not None and check is not None and not (check(value) and check(stored)):
+            in32 = f" ({stored!r} in float32)" if stored != value else ""
+            raise ParamsError(f"{name}.{key} must be {f.metadata['allowed']}, got {value!r}{in32}")
         values[key] = value
     return cls(**values)
+
+
+def as_float32(key: str, value: float) -> float:
+    """``value`` as training holds it (a float32 tensor); ParamsError if float32 cannot."""
+    try:
+        stored = struct.unpack("f", struct.pack("f", value))[0]
+    except OverflowError:  # some Pythons refuse to pack it rather than round it to inf
+        stored = math.copysign(math.inf, value)
+    if not math.isfinite(stored):
+        raise ParamsError(
+            f"{key} is {value!r}, which float32 cannot hold ({stored}); "
+            "use a number of magnitude below 3.4e+38"
+        )
+    return stored
 
 
 def load_params(path: str | Path = PARAMS_FILE) -> dict[str, Any]:

@@ -137,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
         except BrokenPipeError:  # the reader left (``| head``): stop without a traceback
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 1
+    if unknown := tagger.lookup.report():
+        print(f"enttag predict: {unknown}", file=sys.stderr)
     return 0
 
 

@@ -34,6 +34,7 @@ def split_corpus(
     Carved sentences that ``max_dev`` leaves out of dev go back to train (nothing is lost).
     """
     caps = {"train": max_train, "dev": max_dev, "test": max_test}
+    given, carving = dict(caps), dev is None
     if dev is None:
         carved = _carve(len(train), dev_fraction, random.Random(f"{seed}:carve"))
         in_dev = set(_cap(carved, max_dev, random.Random(f"{seed}:dev")))
@@ -47,7 +48,23 @@ def split_corpus(
         splits[name] = _cap(splits[name], caps[name], random.Random(f"{seed}:{name}"))
         if not splits[name]:
             raise EnttagError(f"the {name} split is empty (after carving dev and caps)")
+    for name in SPLITS:  # a split without Ent: nothing to learn from, or F1 0 as a "result"
+        if not any("Ent" in s.labels for s in splits[name]):
+            made = {f"prepare.max_{name}": given[name]}
+            if name == "dev" and carving:
+                made = {"prepare.dev_fraction": dev_fraction, **made}
+            raise EnttagError(no_ent_message(name, len(splits[name]), made))
     return splits
+
+
+def no_ent_message(name: str, size: int, made: dict[str, Any]) -> str:
+    """A split without Ent after carving and caps, and the params that made it."""
+    values = ", ".join(f"{key}={value}" for key, value in made.items())
+    return (
+        f"the {name} split has no Ent characters in its {size:,} sentences after carving dev "
+        f"and caps ({values}): nothing to learn or score there; raise {' or '.join(made)}"
+        + (" (or give data.dev)" if "prepare.dev_fraction" in made else "")
+    )
 
 
 def check_labelled(path: Path, sentences: Sequence[Sentence]) -> None:

@@ -7,6 +7,7 @@ characters for WordPiece and SentencePiece vocabularies alike.
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -103,3 +104,49 @@ def prune(
         {c: new_id[t] for c, t in char_map.items()},
         Specials(*(new_id[getattr(specials, f)] for f in ("cls", "sep", "pad", "unk"))),
     )
+
+
+class CharLookup:
+    """Character -> id of a trained model's map when tagging new text, counting misses.
+
+    A character outside the map takes the id of its NFKC form (full-width ``Ａ`` -> ``A``),
+    or of a mapped character with the same NFKC form, as :func:`char_token_id` mapped the
+    corpus; any other reads as ``unk`` and is counted in ``unknown`` (``seen``: all).
+    """
+
+    def __init__(self, char_map: dict[str, int], unk: int):
+        self.char_map, self.unk = char_map, unk
+        self.by_nfkc: dict[str, int] = {}
+        for char, token in char_map.items():
+            self.by_nfkc.setdefault(unicodedata.normalize("NFKC", char), token)
+        self.unknown: Counter[str] = Counter()
+        self.seen = 0
+
+    def ids(self, text: str) -> list[int]:
+        ids = []
+        for char in text:
+            token = self.char_map.get(char)
+            if token is None:
+                form = unicodedata.normalize("NFKC", char)
+                token = self.char_map.get(form, self.by_nfkc.get(form))
+            if token is None:
+                self.unknown[char] += 1
+                token = self.unk
+            ids.append(token)
+        self.seen += len(text)
+        return ids
+
+    def report(self) -> str | None:
+        """One line on the characters read as unknown so far (None if none were)."""
+        if not self.unknown:
+            return None
+        count = sum(self.unknown.values())
+        examples = " ".join(
+            c if c.isprintable() and not c.isspace() else repr(c)
+            for c, _ in self.unknown.most_common(10)
+        )
+        return (
+            f"{count:,} of {self.seen:,} characters ({len(self.unknown):,} distinct: {examples}) "
+            "are not in the model's vocabulary, nor in NFKC form; they were read as its "
+            "unknown token"
+        )

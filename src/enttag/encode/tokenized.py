@@ -97,12 +97,17 @@ def split_report(sentences: list[Sentence], data: EncodedSplit, char_map: dict[s
     }
 
 
-def check_positions(encoder_dir: Path, max_length: int) -> None:
-    """Refuse windows longer than the encoder's position embeddings."""
-    config = AutoConfig.from_pretrained(str(encoder_dir))
+def positions_of(config) -> int:
+    """How many tokens a window of an encoder with this config may hold."""
     positions = config.max_position_embeddings
     if config.model_type in ("roberta", "xlm-roberta", "camembert"):  # ids start after padding
         positions -= config.pad_token_id + 1
+    return positions
+
+
+def check_positions(encoder_dir: Path, max_length: int) -> None:
+    """Refuse windows longer than the encoder's position embeddings."""
+    positions = positions_of(AutoConfig.from_pretrained(str(encoder_dir)))
     if max_length > positions:
         raise EnttagError(
             f"tokenize.max_length is {max_length} but the encoder in {encoder_dir} has "

@@ -10,7 +10,7 @@ character was written exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,13 +93,17 @@ def encode_split(
     specials: Specials,
     max_length: int,
     stride: int,
+    encode: Callable[[str], list[int]] | None = None,
 ) -> EncodedSplit:
-    """Encode sentences into windows of at most ``max_length`` tokens."""
+    """Encode sentences into windows of at most ``max_length`` tokens.
+
+    ``encode`` maps a text to its ids (default: ``char_map``, the rest ``specials.unk``).
+    """
     width = max_length - 2
     label_id = {name: i for i, name in enumerate(LABELS)}
     ids, labs, scored, ptr, sent, start = [], [], [], [0], [], []
     for s, text in enumerate(texts):
-        tokens = encode_text(text, char_map, specials.unk)
+        tokens = encode(text) if encode else encode_text(text, char_map, specials.unk)
         tags = [label_id[t] for t in labels[s]] if labels is not None else [IGNORE] * len(text)
         for a, b, sa, sb in window_bounds(len(text), width, stride):
             ids += [specials.cls, *tokens[a:b], specials.sep]

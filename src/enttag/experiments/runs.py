@@ -118,10 +118,18 @@ def command_output(cmd: list[str]) -> bytes | None:
 
 
 def exp_show() -> list[dict[str, Any]]:
-    out = command_output(["dvc", "exp", "show", "--json"])
+    cmd = ["dvc", "exp", "show", "--json"]
+    out = command_output(cmd)
     if out is None:
-        raise EnttagError("dvc exp show --json failed (run it to see why)")
+        raise EnttagError(f"{' '.join(cmd)} failed: {error_line(cmd)}")
     return json.loads(out)
+
+
+def error_line(cmd: list[str]) -> str:
+    """The ``ERROR: ...`` line (else the last line) of a failed ``cmd``, run again."""
+    result = subprocess.run(cmd, capture_output=True)
+    lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
+    return next((x for x in lines if x.startswith("ERROR")), lines[-1] if lines else "(no message)")
 
 
 def committed(rev: str, path: str) -> bytes | None:

@@ -26,6 +26,7 @@ from typing import Any
 
 from enttag.atomic import atomic_dir, write_json
 from enttag.errors import EnttagError
+from enttag.model.graph_meta import graph_props, stamp
 
 HELP = "export a trained model to ONNX (optionally int8) for fast tagging"
 FORMAT = "enttag-onnx/1"
@@ -84,9 +85,11 @@ def export(model_path: str | Path, out: str | Path, *, int8: bool = False) -> Pa
                 opset_version=OPSET,
                 dynamo=False,  # the TorchScript exporter: no onnxscript needed
             )
+        meta = meta_of(checkpoint, model_path)
+        stamp(tmp / GRAPH[False], graph_props(model, meta))
         if int8:
             quantize(tmp / GRAPH[False], tmp / GRAPH[True])
-        write_json(tmp / META, meta_of(checkpoint, model_path))
+        write_json(tmp / META, meta)
         if checkpoint.get("fusion"):
             (tmp / CRF_FILE).write_bytes(checkpoint["crf_model"])
     return Path(out)

@@ -8,7 +8,8 @@ Example::
 
 Texts of any length are cut into the same overlapping windows as the tokenize
 stage (:func:`enttag.encode.charmap.encode_split`), so every character gets exactly one
-prediction; characters outside the model's vocabulary read as its unknown token.
+prediction; a character outside the model's map takes its NFKC form's id, else reads as
+the unknown token and is counted (:class:`enttag.encode.charmap.CharLookup`).
 
 A shipped tagger (``models/tagger.pkl``, written by the fuse stage) may carry a CRF
 and a fusion rule: its P(Ent) is then the encoder's mixed with the CRF's marginals
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from enttag.encode.batching import iterate
-from enttag.encode.charmap import Specials
+from enttag.encode.charmap import CharLookup, Specials
 from enttag.encode.windows import CharSheet, encode_split
 from enttag.errors import EnttagError
 from enttag.fusion import Fusion
@@ -55,6 +56,7 @@ class Tagger:
     ):
         self.backend = backend
         self.char_map, self.specials = char_map, specials
+        self.lookup = CharLookup(char_map, specials.unk)
         self.max_length, self.stride = max_length, stride
         self.dev_threshold = dev_threshold
         self.fusion, self.crf = None, None
@@ -114,13 +116,16 @@ class Tagger:
     @classmethod
     def _load_onnx(cls, path: str | Path, device: str, int8: bool) -> Tagger:
         from enttag.model.backends import OnnxBackend
-        from enttag.model.export import crf_model_of, graph_path, read_meta
+        from enttag.model.export import META, crf_model_of, graph_path, read_meta
+        from enttag.model.graph_meta import check_meta
 
         if device not in ("auto", "cpu"):
             raise EnttagError(f"the onnx backend runs on the CPU, not {device}")
         meta = read_meta(path)
+        backend = OnnxBackend(graph_path(path, int8))
+        check_meta(Path(path) / META, meta, backend.session.get_modelmeta().custom_metadata_map)
         return cls(
-            OnnxBackend(graph_path(path, int8)),
+            backend,
             char_map=meta["char_to_id"],
             specials=Specials(**meta["specials"]),
             max_length=meta["max_length"],
@@ -147,7 +152,15 @@ class Tagger:
             raise TypeError("texts must be a list of strings, not one string")
         if not texts:
             return []
-        data = encode_split(texts, None, self.char_map, self.specials, self.max_length, self.stride)
+        data = encode_split(
+            texts,
+            None,
+            self.char_map,
+            self.specials,
+            self.max_length,
+            self.stride,
+            encode=self.lookup.ids,
+        )
         sheet = CharSheet(data)
         for batch in iterate(data, batch_size, self.specials.pad, shuffle=False):
             p_ent = self.backend(batch["input_ids"], batch["attention_mask"])

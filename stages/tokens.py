@@ -1,4 +1,8 @@
-"""tokenize: one token id per character, long sentences as overlapping windows."""
+"""tokenize: one token id per character, long sentences as overlapping windows.
+
+Named ``tokens.py``, not ``tokenize.py``: run by path (``python stages/tokens.py``) a
+script named ``tokenize.py`` would shadow the standard library's ``tokenize``.
+"""
 
 import json
 from pathlib import Path
@@ -29,4 +33,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run(main)
+    run(main, "tokenize")
