@@ -229,8 +229,8 @@ def gather(remote: str) -> int:
 
 
 def compare(extra: Sequence[str]) -> int:
-    """The table; then, unless a machine format was asked for, each run against the best
-    one by the journal's paired bootstrap, and whether it beats the baseline."""
+    """The table; then, unless a machine format was asked for, the runs pooled over seeds,
+    each group against the best one, with its verdicts and beats_baseline over seeds."""
     call(compare_command(extra))
     if {"--json", "--csv"} & set(extra):
         return 0
