@@ -41,7 +41,7 @@ def test_seed_sweep_then_compare_and_journal_show_two_groups_of_two(tiny_repo):
     best, other = groups
     assert re.search(r"\(min–max 0\.\d{4}–0\.\d{4}, n=2\)  best; verdict: ", best)
     assert re.search(r": [+-]\d\.\d{4} \[-?\d\.\d{4}, -?\d\.\d{4}\] \(2 vs 2 seeds\)", other)
-    assert re.search(r"beats baseline: .* of 2 seeds$", other)
+    assert re.search(r"beats baseline: .* of 2 seeds, lift mean [+-]\d\.\d{4} \(min–max ", other)
 
     make("journal", tiny_repo)
     journal = (tiny_repo / "EXPERIMENTS.md").read_text(encoding="utf-8")

@@ -14,6 +14,7 @@ from enttag.experiments.seeds import (
     SINGLE,
     group_lines,
     group_table,
+    lift_spread,
     seed_groups,
     tally,
     versus,
@@ -82,7 +83,7 @@ def test_pooled_refuses_other_sentences_or_an_empty_group(gold):
 
 def run_of(name, seed, changed, f1, c=None, verdict="learned", beats="yes", rev=None) -> Run:
     params = {"train.seed": seed, "train.head_lr": changed.get("train.head_lr", 0.001)}
-    test = {"ent_f1": f1, "verdict": verdict, "beats_baseline": beats}
+    test = {"ent_f1": f1, "verdict": verdict, "beats_baseline": beats, "lift": f1 - 0.69}
     test |= {"ent_precision": f1, "ent_recall": f1, "macro_f1": f1}
     return Run(name, rev or name, "main", "success", changed, test, counts=c, params=params)
 
@@ -115,6 +116,8 @@ def test_seed_groups_pool_runs_that_differ_only_in_the_seed(runs):
     assert tally(h, "verdict") == "learned in 2, chance in 1 of 3 seeds"
     assert tally(base, "beats_baseline") == "yes in 1, no in 1 of 2 seeds"
     assert tally(other, "verdict") == "learned (1 seed)"
+    assert lift_spread(h) == ", lift mean +0.1000 (min–max +0.0900–+0.1100)"
+    assert lift_spread(other) == ", lift -0.1900"
     assert versus(h, h) == "best"
     assert versus(base, h).startswith("worse: -0.") and versus(base, h).endswith("(2 vs 3 seeds)")
     lines = group_lines(groups)
@@ -125,8 +128,11 @@ def test_seed_groups_pool_runs_that_differ_only_in_the_seed(runs):
 def test_single_runs_are_labelled_and_need_counts(runs):
     one, two = (seed_groups([r])[0] for r in (runs[0], runs[6]))
     assert versus(two, one).endswith(f"({SINGLE})")
-    blind = seed_groups([run_of("blind", 0, {"train.head_lr": 0.2}, 0.1)])[0]
+    blind = run_of("blind", 0, {"train.head_lr": 0.2}, 0.1)
+    blind.test.pop("lift")
+    blind = seed_groups([blind])[0]
     assert versus(blind, one) == "n/a (no per-sentence counts)"
+    assert lift_spread(blind) == ""
 
 
 def test_journal_opens_with_the_seed_groups(runs):

@@ -208,7 +208,7 @@ def journal_text(runs: list[Run], assets: Mapping[str, tuple[str | None, str | N
         "when it lies below 0, *better* above, else *not distinguishable from best*. "
         "Verdict and beats baseline: each seed's own, counted.\n",
     ]
-    groups = seed_groups(best)
+    groups = seed_groups(runs)
     text.append(group_table(groups) if groups else "No finished runs.\n")
     text += [
         "## Runs\n",

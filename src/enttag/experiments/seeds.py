@@ -11,7 +11,7 @@ replacement, then the same test sentences for every run) over the per-sentence c
 each run committed; the answer is ``yes``, ``no`` or ``not distinguishable``. Between
 two single runs that is the paired bootstrap, labelled :data:`SINGLE`. The verdict
 against chance and ``beats_baseline`` are evaluate's, one per run; a group's says how
-many of its seeds gave each answer.
+many of its seeds gave each answer, next to the mean and min–max of the runs' lifts.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def point_name(name: str) -> str:
 
 def seed_groups(runs: list[Run]) -> list[Group]:
     """The finished runs grouped by everything but ``train.seed``, each by seed; best mean
-    Ent F1 first."""
+    Ent F1 first. Of two runs of one seed in a group, the one listed first is kept."""
     members: dict[tuple, dict[Any, Run]] = {}
     for r in runs:
         if r.finished:
@@ -76,9 +76,9 @@ def seed_groups(runs: list[Run]) -> list[Group]:
             members.setdefault((r.baseline, rest), {}).setdefault(r.params.get(SEED_PARAM), r)
     groups = []
     for by_seed in members.values():
-        names = dict.fromkeys(point_name(r.name) for r in by_seed.values())
-        ordered = sorted(by_seed.items(), key=lambda item: str(item[0]).zfill(20))
-        groups.append(Group(" / ".join(names), tuple(r for _, r in ordered)))
+        ordered = [r for _, r in sorted(by_seed.items(), key=lambda i: str(i[0]).zfill(20))]
+        names = dict.fromkeys(point_name(r.name) for r in ordered)
+        groups.append(Group(" / ".join(names), tuple(ordered)))
     return sorted(groups, key=lambda g: g.mean, reverse=True)
 
 
@@ -104,12 +104,24 @@ def tally(group: Group, key: str) -> str:
     return ", ".join(f"{v} in {c}" for v, c in counts.most_common()) + f" of {group.n} seeds"
 
 
+def lift_spread(group: Group) -> str:
+    """The runs' paired Ent F1 lift over the baseline: mean and min–max over seeds."""
+    lifts = [r.test["lift"] for r in group.runs if "lift" in r.test]
+    if len(lifts) < group.n:
+        return ""
+    mean = sum(lifts) / len(lifts)
+    if group.n == 1:
+        return f", lift {mean:+.4f}"
+    return f", lift mean {mean:+.4f} (min–max {min(lifts):+.4f}–{max(lifts):+.4f})"
+
+
 def group_lines(groups: list[Group]) -> list[str]:
     """One line per group for the terminal: spread, standing, verdict, beats baseline."""
     width = max(len(g.name) for g in groups)
     return [
         f"  {g.name:<{width}}  {g.spread()}  {versus(g, groups[0])}; "
         f"verdict: {tally(g, 'verdict')}; beats baseline: {tally(g, 'beats_baseline')}"
+        + lift_spread(g)
         for g in groups
     ]
 
@@ -125,6 +137,6 @@ def group_table(groups: list[Group]) -> str:
         seeds = ", ".join(str(s) for s in g.seeds)
         lines.append(
             f"| {g.name} | {seeds} | {g.spread()} | {tally(g, 'verdict')} "
-            f"| {tally(g, 'beats_baseline')} | {versus(g, groups[0])} |"
+            f"| {tally(g, 'beats_baseline')}{lift_spread(g)} | {versus(g, groups[0])} |"
         )
     return "\n".join(lines) + "\n"

@@ -54,7 +54,6 @@ from enttag.experiments.runs import (
     TEST_METRICS,
     Run,
     exp_show,
-    ranked,
     runs_from_show,
     with_report,
 )
@@ -234,7 +233,7 @@ def compare(extra: Sequence[str]) -> int:
     call(compare_command(extra))
     if {"--json", "--csv"} & set(extra):
         return 0
-    groups = seed_groups(ranked([with_report(r) for r in runs_from_show(exp_show())]))
+    groups = seed_groups([with_report(r) for r in runs_from_show(exp_show()) if r.finished])
     if groups:
         print(
             "\nRuns that differ only in train.seed: test Ent F1 mean (min–max over seeds, n), "
