@@ -98,7 +98,8 @@ def runs(gold) -> list[Run]:
         run_of("h-s0", 0, h, 0.80, counts(gold, 0.06, 1)),
         run_of("h-s1", 1, {**h, "train.seed": 1}, 0.78, counts(gold, 0.08, 2)),
         run_of("h-s2", 2, {**h, "train.seed": 2}, 0.79, counts(gold, 0.07, 3), verdict="chance"),
-        run_of("other", 0, {"train.head_lr": 0.1}, 0.5, counts(gold, 0.3, 4)),
+        run_of("other", 0, {"train.ent_weight": 4}, 0.5, counts(gold, 0.3, 4)),
+        run_of("other-s1", 1, {"train.ent_weight": 4.0, "train.seed": 1}, 0.5, rev="o1"),
         Run("queued-s3", "q", "main", "queued", {**h, "train.seed": 3}, {}),
     ]
 
@@ -108,16 +109,18 @@ def test_seed_groups_pool_runs_that_differ_only_in_the_seed(runs):
     assert [(g.name, g.n, g.seeds) for g in groups] == [
         ("h", 3, [0, 1, 2]),
         ("main / base", 2, [0, 1]),  # base-s0 is main again: one run of seed 0
-        ("other", 1, [0]),
+        ("other", 2, [0, 1]),  # 4 and 4.0: one value
     ]
     h, base, other = groups
     assert h.mean == pytest.approx(0.79) and h.spread() == "0.7900 (min–max 0.7800–0.8000, n=3)"
-    assert other.spread() == "0.5000 (n=1)"
+    assert other.spread() == "0.5000 (min–max 0.5000–0.5000, n=2)"
+    assert versus(other, h) == "n/a (no per-sentence counts)"  # other-s1 has none
     assert tally(h, "verdict") == "learned in 2, chance in 1 of 3 seeds"
     assert tally(base, "beats_baseline") == "yes in 1, no in 1 of 2 seeds"
-    assert tally(other, "verdict") == "learned (1 seed)"
+    single = seed_groups(runs[:1])[0]
+    assert single.spread() == "0.7000 (n=1)" and tally(single, "verdict") == "learned (1 seed)"
     assert lift_spread(h) == ", lift mean +0.1000 (min–max +0.0900–+0.1100)"
-    assert lift_spread(other) == ", lift -0.1900"
+    assert lift_spread(single) == ", lift +0.0100"
     assert versus(h, h) == "best"
     assert versus(base, h).startswith("worse: -0.") and versus(base, h).endswith("(2 vs 3 seeds)")
     lines = group_lines(groups)

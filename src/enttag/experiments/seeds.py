@@ -66,13 +66,19 @@ def point_name(name: str) -> str:
     return re.sub(r"-s\d+$", "", name)
 
 
+def same(value: Any) -> str:
+    """A param value as a group key: 4 and 4.0 (YAML int or float) are one value."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return repr(float(value)) if number else repr(value)
+
+
 def seed_groups(runs: list[Run]) -> list[Group]:
     """The finished runs grouped by everything but ``train.seed``, each by seed; best mean
     Ent F1 first. Of two runs of one seed in a group, the one listed first is kept."""
     members: dict[tuple, dict[Any, Run]] = {}
     for r in runs:
         if r.finished:
-            rest = tuple(sorted((k, repr(v)) for k, v in r.changed.items() if k != SEED_PARAM))
+            rest = tuple(sorted((k, same(v)) for k, v in r.changed.items() if k != SEED_PARAM))
             members.setdefault((r.baseline, rest), {}).setdefault(r.params.get(SEED_PARAM), r)
     groups = []
     for by_seed in members.values():
