@@ -38,7 +38,8 @@ clean-venv:
 # Experiments. `make sweep` queues the class-weight x head-lr grid as DVC experiments and
 # runs them; run it again to resume (finished points are skipped). Shrink or extend it with
 # SWEEP_WEIGHTS="1 10" SWEEP_HEAD_LRS="1e-3 1e-2" SWEEP_ENCODER_LR=1e-5 SWEEP_JOBS=1
-# SWEEP_SET="-S train.max_steps=5" (see enttag sweep --help).
+# SWEEP_SET="-S train.max_steps=5" (see enttag sweep --help). SWEEP_SEEDS="0 1 2" runs every
+# point once per train.seed (<point>-s<seed>); SWEEP_SEEDS_ONLY=1 drops the grid (base-s<seed>).
 # Over N machines: `make sweep SHARD=k/N` on machine k runs its share of the grid and
 # pushes it (dvc exp push $(GIT_REMOTE)); then `make gather` on any of them pulls them all.
 COMPARE_ARGS ?= --md

@@ -68,6 +68,12 @@ def run(
     return result
 
 
+def make(target: str, cwd: Path, **env: str) -> str:
+    """``make target`` with this interpreter's venv, never reinstalling it."""
+    stamp = VENV_BIN.parent / ".installed"
+    return run(["make", f"VENV={VENV_BIN.parent}", "-o", str(stamp), target], cwd, **env).stdout
+
+
 def tiny_params(path: Path, corpus: Path, encoder: Path) -> None:
     params = yaml.safe_load(path.read_text())
     params["data"]["dir"] = str(corpus)

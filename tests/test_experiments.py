@@ -16,21 +16,14 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from dvc_repo import VENV_BIN, copy_repo, run
+from dvc_repo import copy_repo, make, run
 
 from enttag.experiments.runs import ranked, runs_from_show
 
 pytestmark = pytest.mark.slow
 
-VENV = VENV_BIN.parent
 GRID = ["w1-h1e-3", "w1-h1e-2", "w10-h1e-3", "w10-h1e-2"]
 SWEEP_ENV = {"SWEEP_HEAD_LRS": "1e-3 1e-2", "SWEEP_SET": "-S train.max_steps=4"}
-
-
-def make(target: str, cwd: Path, **env: str) -> str:
-    """``make target`` with this interpreter's venv, never reinstalling it."""
-    stamp = VENV / ".installed"
-    return run(["make", f"VENV={VENV}", "-o", str(stamp), target], cwd, **env).stdout
 
 
 def exp_revs(repo: Path) -> dict[str, str]:

@@ -118,6 +118,11 @@ def test_compare_keeps_the_params_and_the_headline_test_metrics():
         "ent_f1_hi",
         "macro_f1",
         "verdict",
+        "beats_baseline",
+        "encoder_ent_f1",
+        "encoder_beats_baseline",
+        "encoder_lift",
+        "fused_minus_encoder",
     ]
     params = ["train.ent_weight", "params.yaml:train.head_lr", "baseline.c"]
     others = [
@@ -127,6 +132,7 @@ def test_compare_keeps_the_params_and_the_headline_test_metrics():
         "baseline_ent_f1",
         "lift",
         "lift_lo",
+        "encoder_lift_lo",
         "tuned_ent_f1",
         "best_dev_ent_f1",
         "best_step",

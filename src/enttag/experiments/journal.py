@@ -1,12 +1,15 @@
 """Write a lab journal (EXPERIMENTS.md) of the DVC experiments of the current commit.
 
-At the top, a table of every finished run, the baseline commit and its experiments,
-sorted by test Ent F1; each run is compared with the best one by a paired bootstrap of
-the Ent F1 difference over the same resampled test sentences (from the runs' committed
-per-sentence counts): ``worse`` when the 95% interval of the difference lies below 0,
-else ``not distinguishable from best``. Then one section per run: the params that differ
-from the baseline commit, the test classification report, the verdict and intervals, the
-argmax against the dev-tuned threshold, the loss curve and the worst test sentences.
+At the top, the seed groups (runs that differ only in ``train.seed``, see
+:mod:`enttag.experiments.seeds`): mean test Ent F1, min–max over seeds and n, each
+against the best group by a hierarchical bootstrap. Then a table of every finished run,
+the baseline commit and its experiments, sorted by test Ent F1; each run is compared
+with the best one by a paired bootstrap of the Ent F1 difference over the same
+resampled test sentences (from the runs' committed per-sentence counts): ``worse`` when
+the 95% interval of the difference lies below 0, else ``not distinguishable from best``.
+Then one section per run: the params that differ from the baseline commit, the test
+classification report, the verdict and intervals, the argmax against the dev-tuned
+threshold, the loss curve and the worst test sentences.
 
 The table comes from ``dvc exp show --json`` (the lean ``metrics/test.json``); the
 rest is read from the run's own commit (``git show <rev>:<path>``): the per-sentence
@@ -34,6 +37,7 @@ from enttag.experiments.runs import (
     runs_from_show,
     with_report,
 )
+from enttag.experiments.seeds import N_BOOT, SEED, STANDING, ci, group_table, seed_groups
 from enttag.scoring.bootstrap import paired_f1_diff
 
 HELP = "write EXPERIMENTS.md, a lab journal of the DVC experiments, from dvc exp show --json"
@@ -41,10 +45,6 @@ HELP = "write EXPERIMENTS.md, a lab journal of the DVC experiments, from dvc exp
 LOSS_PNG = "plots/loss.png"
 ERRORS = "metrics/errors_test.jsonl"
 ASSETS = "journal"
-
-
-N_BOOT, SEED = 1000, 0  # the paired bootstrap against the best run (as evaluate's defaults)
-STANDING = {"no": "worse", "not distinguishable": "not distinguishable from best", "yes": "better"}
 
 
 def ent_f1_ci(run: Run) -> list[float] | None:
@@ -71,10 +71,6 @@ def standing(run: Run, best: Run, n_boot: int = N_BOOT, seed: int = SEED) -> str
 
 def fmt(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
-
-
-def ci(interval: list[float] | None) -> str:
-    return f"[{interval[0]:.4f}, {interval[1]:.4f}]" if interval else "[n/a]"
 
 
 def params_text(changed: Mapping[str, Any]) -> str:
@@ -118,7 +114,7 @@ def table(runs: list[Run]) -> str:
     """The comparison table of finished runs, already ranked."""
     lines = [
         "| # | Run | Params vs baseline | Ent P | Ent R | Ent F1 [95% CI] | macro F1 "
-        "| Verdict | Beats baseline | Ent F1 @ dev threshold | vs best (paired Ent F1 diff) |",
+        "| Verdict | Beats baseline | Ent F1 @ dev threshold | vs best run (paired Ent F1 diff) |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for i, r in enumerate(runs, 1):
@@ -204,9 +200,21 @@ def journal_text(runs: list[Run], assets: Mapping[str, tuple[str | None, str | N
     text = [
         "# Experiments\n",
         "Written by `enttag journal` from `dvc exp show --json`; test split, "
-        "Ent = the entity class. *vs best*: the run's Ent F1 minus the best run's with a "
-        "95% paired bootstrap interval over the same resampled test sentences; *worse* "
-        "when it lies below 0, else *not distinguishable from best*.\n",
+        "Ent = the entity class.\n",
+        "## Seed groups\n",
+        "Runs that differ only in `train.seed`. *vs best group*: the mean Ent F1 "
+        "difference with a 95% hierarchical bootstrap interval (the seeds of each group "
+        "drawn with replacement, then the same test sentences for every run); *worse* "
+        "when it lies below 0, *better* above, else *not distinguishable from best*. "
+        "Verdict and beats baseline: each seed's own, counted.\n",
+    ]
+    groups = seed_groups(runs)
+    text.append(group_table(groups) if groups else "No finished runs.\n")
+    text += [
+        "## Runs\n",
+        "*vs best run*: the run's Ent F1 minus the best run's with a 95% paired bootstrap "
+        "interval over the same resampled test sentences (one run each: retrain noise not "
+        "measured); *worse* when it lies below 0, else *not distinguishable from best*.\n",
     ]
     text.append(table(best) if best else "No finished runs.\n")
     if pending:

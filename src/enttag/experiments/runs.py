@@ -36,6 +36,7 @@ class Run:
     report: dict[str, Any] = field(default_factory=dict)  # metrics/test_report.json, if read
     # (n_sentences, 4) per-sentence test counts from the run's commit; None if not read
     counts: np.ndarray | None = field(default=None, compare=False)
+    params: dict[str, Any] = field(default_factory=dict)  # every param, flat (``train.seed``)
 
     @property
     def finished(self) -> bool:
@@ -81,13 +82,15 @@ def experiment_run(exp: Mapping[str, Any], baseline: str, base_params: dict[str,
     rev = exp["revs"][0]
     data = rev.get("data") or {}
     state = (exp.get("executor") or {}).get("state") or ("failed" if rev.get("error") else DONE)
+    params = params_of(data)
     return Run(
         exp.get("name") or rev.get("name") or rev["rev"][:7],
         rev["rev"],
         baseline,
         state,
-        differing(params_of(data), base_params),
+        differing(params, base_params),
         scores_of(data),
+        params=params,
     )
 
 
@@ -99,10 +102,9 @@ def runs_from_show(show: list[dict[str, Any]]) -> list[Run]:
             continue
         data = commit.get("data") or {}
         name = commit.get("name") or commit["rev"][:7]
-        runs.append(Run(name, commit["rev"], name, DONE, {}, scores_of(data)))
-        runs += [
-            experiment_run(exp, name, params_of(data)) for exp in commit.get("experiments") or []
-        ]
+        params = params_of(data)
+        runs.append(Run(name, commit["rev"], name, DONE, {}, scores_of(data), params=params))
+        runs += [experiment_run(exp, name, params) for exp in commit.get("experiments") or []]
     return runs
 
 

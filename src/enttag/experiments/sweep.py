@@ -14,6 +14,12 @@ SWEEP_WEIGHTS="1 10", SWEEP_HEAD_LRS="1e-3 1e-2", SWEEP_ENCODER_LR=1e-5,
 SWEEP_SET="-S train.max_steps=5" (appended to every ``dvc exp run --queue``),
 SWEEP_JOBS=1 (queue workers; more only helps with spare cores).
 
+Repeats over seeds: ``enttag sweep --seeds 0 1 2`` (SWEEP_SEEDS="0 1 2") queues each
+grid point once per ``train.seed``, named ``<point>-s<seed>``; with ``--seeds-only``
+(SWEEP_SEEDS_ONLY=1) the grid is left out and the current params run once per seed,
+named ``base-s<seed>``. ``enttag compare`` and ``enttag journal`` pool the runs that
+differ only in the seed (:mod:`enttag.experiments.seeds`).
+
 Spread over machines: ``enttag sweep --shard k/N`` (``make sweep SHARD=k/N``) queues
 and runs only the k-th of N shares of the grid sorted by name (every N-th point from
 the k-th), then ``dvc exp push <remote> <names>`` sends the finished points (git refs
@@ -24,9 +30,11 @@ DVC's queue is single-host; the shards are how the work is spread.
 
 ``enttag compare`` runs one plain ``dvc exp show`` (:func:`compare_command`): the params
 that vary across the runs (``--only-changed``), the headline test metrics (Ent
-precision/recall/F1 and its interval, macro F1, verdict), best Ent F1 first; then each
-finished run against the best one by the journal's paired bootstrap (``worse`` or ``not
-distinguishable from best``) and its ``beats_baseline``.
+precision/recall/F1 and its interval, macro F1, verdict, ``beats_baseline``, and the
+encoder-alone keys of a fused model when present), best Ent F1 first; then the seed
+groups, best mean first, each against the best group by the hierarchical bootstrap
+(``worse``, ``better`` or ``not distinguishable from best``, with the seeds it rests on),
+with their verdicts and ``beats_baseline`` counted over seeds.
 """
 
 from __future__ import annotations
@@ -42,15 +50,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from enttag.errors import EnttagError
-from enttag.experiments.journal import standing
 from enttag.experiments.runs import (
     TEST_METRICS,
     Run,
     exp_show,
-    ranked,
     runs_from_show,
     with_report,
 )
+from enttag.experiments.seeds import SEED_PARAM, group_lines, seed_groups
 
 WEIGHTS = "1 10 4 2"
 HEAD_LRS = "1e-3 5e-3 1e-2"
@@ -64,6 +71,12 @@ HEADLINE = (
     "ent_f1_hi",
     "macro_f1",
     "verdict",
+    "beats_baseline",
+    # a CRF+encoder fusion's encoder alone; columns only where metrics/test.json has them
+    "encoder_ent_f1",
+    "encoder_beats_baseline",
+    "encoder_lift",
+    "fused_minus_encoder",
 )
 # Columns a comparison leaves out: deps (paths: a "/") and every name without a dot, i.e.
 # Created and the lean metrics other than HEADLINE (params are all "section.key").
@@ -102,6 +115,18 @@ def grid(ent_weights: Sequence[str], head_lrs: Sequence[str], encoder_lr: str) -
         )
         for w in ent_weights
         for h in head_lrs
+    ]
+
+
+def with_seeds(points: Sequence[Point], seeds: Sequence[str]) -> list[Point]:
+    """Each point once per ``train.seed``, named ``<point>-s<seed>``."""
+    for value in seeds:
+        if not value.isdigit():
+            raise EnttagError(f"seed {value!r} is not a non-negative integer")
+    return [
+        Point(f"{p.name}-s{s}", (*p.assignments, f"{SEED_PARAM}={s}"))
+        for p in points
+        for s in dict.fromkeys(seeds)
     ]
 
 
@@ -203,25 +228,29 @@ def gather(remote: str) -> int:
 
 
 def compare(extra: Sequence[str]) -> int:
-    """The table; then, unless a machine format was asked for, each run against the best
-    one by the journal's paired bootstrap, and whether it beats the baseline."""
+    """The table; then, unless a machine format was asked for, the runs pooled over seeds,
+    each group against the best one, with its verdicts and beats_baseline over seeds."""
     call(compare_command(extra))
     if {"--json", "--csv"} & set(extra):
         return 0
-    runs = ranked([with_report(r) for r in runs_from_show(exp_show()) if r.finished])
-    if len(runs) > 1:
-        print("\nAgainst the best run (paired bootstrap of the test Ent F1 difference):")
-        width = max(len(r.name) for r in runs)
-        for r in runs:
-            beats = r.test.get("beats_baseline", "n/a")
-            print(f"  {r.name:<{width}}  {standing(r, runs[0])}; beats baseline: {beats}")
+    groups = seed_groups([with_report(r) for r in runs_from_show(exp_show()) if r.finished])
+    if groups:
+        print(
+            "\nRuns that differ only in train.seed: test Ent F1 mean (min–max over seeds, n), "
+            "best first;\neach against the best by a hierarchical bootstrap (seeds, then the "
+            "same test sentences):"
+        )
+        print("\n".join(group_lines(groups)))
     return 0
 
 
-HELP = "queue the class-weight x head-lr grid as DVC experiments and run them (resumable)"
+HELP = (
+    "queue the class-weight x head-lr grid (optionally once per seed) as DVC experiments "
+    "and run them (resumable)"
+)
 COMPARE_HELP = (
-    "dvc exp show of what varies, best Ent F1 first, then each run against the best "
-    "(paired); other arguments go to dvc exp show (e.g. --md)"
+    "dvc exp show of what varies, best Ent F1 first, then the runs pooled over seeds, each "
+    "against the best; other arguments go to dvc exp show (e.g. --md)"
 )
 
 
@@ -238,6 +267,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=shlex.split(env("SWEEP_SET", "")),
         help='extra dvc exp run arguments, e.g. --set="-S train.max_steps=5"',
     )
+    parser.add_argument(
+        "--seeds",
+        nargs="+",
+        default=env("SWEEP_SEEDS", "").split(),
+        help="run every point once per train.seed, named <point>-s<seed>",
+    )
+    parser.add_argument(
+        "--seeds-only",
+        action="store_true",
+        default=env("SWEEP_SEEDS_ONLY", "") not in ("", "0"),
+        help="no grid: the current params once per --seeds, named base-s<seed>",
+    )
     parser.add_argument("--jobs", type=int, default=int(env("SWEEP_JOBS", "1")))
     parser.add_argument(
         "--shard",
@@ -253,7 +294,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    points = grid(args.ent_weights, args.head_lrs, args.encoder_lr)
+    if args.seeds_only and not args.seeds:
+        raise EnttagError("--seeds-only needs --seeds (or SWEEP_SEEDS), e.g. --seeds 0 1 2")
+    points = (
+        [Point("base", ())]
+        if args.seeds_only
+        else grid(args.ent_weights, args.head_lrs, args.encoder_lr)
+    )
+    if args.seeds:
+        points = with_seeds(points, args.seeds)
     if args.shard:
         points = shard(points, args.shard)
         print(f"shard {args.shard}: {', '.join(p.name for p in points) or '(no points)'}")

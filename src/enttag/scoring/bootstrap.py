@@ -69,13 +69,15 @@ def _scores(totals: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
+def _draws(n: int, n_boot: int, seed: int) -> np.ndarray:
+    """(n_boot, n): how often each of n rows is drawn, n draws with replacement a row."""
+    rng = np.random.default_rng(seed)
+    return np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(n_boot)])
+
+
 def _resample(counts: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
     """(n_boot, k) column totals of ``counts`` rows drawn with replacement, n rows a draw."""
-    rng = np.random.default_rng(seed)
-    n = len(counts)
-    return np.stack(
-        [np.bincount(rng.integers(0, n, n), minlength=n) @ counts for _ in range(n_boot)]
-    )
+    return _draws(len(counts), n_boot, seed) @ counts
 
 
 def _ci(values: np.ndarray, alpha: float) -> list[float]:
@@ -97,6 +99,44 @@ def paired_f1_diff(
         )
     boot = _resample(np.hstack([counts, other]), n_boot, seed)
     return _lift(np.hstack([counts.sum(axis=0), other.sum(axis=0)]), boot, alpha)
+
+
+def pooled_f1_diff(
+    runs: list[np.ndarray],
+    others: list[np.ndarray],
+    *,
+    n_boot: int,
+    seed: int,
+    alpha: float = 0.05,
+) -> dict[str, Any]:
+    """Mean Ent F1 of one group of runs minus another's, from their per-sentence counts.
+
+    The runs of a group differ only in their training seed. A hierarchical bootstrap:
+    each draw resamples the runs of each group with replacement, then one set of
+    sentences for every run, so the interval holds retrain noise as well as test-set
+    sampling. With one run each it is :func:`paired_f1_diff`, draw for draw.
+    """
+    arrays = [np.asarray(c) for c in (*runs, *others)]
+    if not runs or not others:
+        raise ValueError("need at least one run in each group")
+    shape = arrays[0].shape
+    if len(shape) != 2 or shape[1] != 4 or any(a.shape != shape for a in arrays):
+        raise ValueError(f"need (n, 4) count arrays of one shape, got {[a.shape for a in arrays]}")
+    weights = _draws(shape[0], n_boot, seed)
+    f1 = np.stack([_scores(weights @ a)["ent_f1"] for a in arrays], axis=1)  # (n_boot, runs)
+    rng = np.random.default_rng([seed, 1])  # seed draws, apart from the sentence draws
+    k = len(runs)
+    rows = np.arange(n_boot)[:, None]
+    mine = f1[rows, rng.integers(0, k, (n_boot, k))].mean(axis=1)
+    theirs = f1[rows, k + rng.integers(0, len(others), (n_boot, len(others)))].mean(axis=1)
+    point = [float(_scores(a.sum(axis=0))["ent_f1"]) for a in arrays]
+    interval = _ci(mine - theirs, alpha)
+    return {
+        "ent_f1_diff": float(np.mean(point[:k]) - np.mean(point[k:])),
+        "ci": interval,
+        "beats": beats(interval),
+        "n": [k, len(others)],
+    }
 
 
 def _lift(totals: np.ndarray, boot: np.ndarray, alpha: float) -> dict[str, Any]:
