@@ -18,6 +18,7 @@ from enttag.model.hf_export import export_transformers
 from enttag.model.network import EntityTagger, load_encoder, prune_embeddings, save_model
 from enttag.model.tagger import Tagger
 
+ROOT = Path(__file__).resolve().parents[1]
 MAX_LENGTH = 64  # texts below up to 62 characters: one window, as the pipeline sees them
 TEXTS = [
     "张三在北京大学工作。",
@@ -289,3 +290,41 @@ def test_cli_writes_the_folder(models, tmp_path, capsys, monkeypatch):
     assert "Not given (export with `--metrics" in (tmp_path / "models/hf/README.md").read_text(
         encoding="utf-8"
     )
+
+
+def test_dvc_yaml_declares_the_model_as_an_artifact():
+    dvc_yaml = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))
+    artifact = dvc_yaml["artifacts"]["entity-tagger"]
+    assert artifact["type"] == "model" and artifact["desc"] and artifact["labels"]
+    assert artifact["path"] == "models/model.pkl" in dvc_yaml["stages"]["train"]["outs"]
+
+
+@pytest.mark.slow
+def test_dvc_artifacts_get_then_predict_and_export(tiny_repo, tmp_path):
+    """A registered version of the tiny repo's model, fetched elsewhere, tags like the repo's;
+    its transformers export carries the repo's test scores in the card."""
+    from dvc_repo import run
+
+    run(["git", "tag", "-a", "entity-tagger@v0.1.0", "-m", "tiny"], tiny_repo)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    run(["dvc", "artifacts", "get", str(tiny_repo), "entity-tagger", "-o", "model.pkl"], elsewhere)
+    fetched = elsewhere / "model.pkl"
+    assert fetched.read_bytes() == (tiny_repo / "models" / "model.pkl").read_bytes()
+    text = "张伟在北京大学工作，李娜去了上海。"
+    argv = ["enttag", "predict", "--format", "jsonl", "--probs", text]
+    ours = json.loads(run([*argv, "--model", str(fetched)], elsewhere).stdout)
+    assert ours == json.loads(run(argv, tiny_repo).stdout)  # the repo's models/model.pkl
+    assert len(ours["probs"]) == len(text)
+
+    run(["enttag", "export", "--format", "transformers"], tiny_repo)  # card: metrics, params
+    card = (tiny_repo / "models" / "hf" / "README.md").read_text(encoding="utf-8")
+    scores = json.loads((tiny_repo / "metrics" / "test.json").read_text(encoding="utf-8"))
+    assert f"Ent F1: {scores['ent_f1']:.4f} [{scores['ent_f1_lo']:.4f}" in card
+    assert f"verdict: {scores['verdict']}" in card and "## Data" in card
+    probs = Tagger.load(fetched, "cpu").probs([text])[0]
+    from transformers import pipeline
+
+    tokens = pipeline("token-classification", model=str(tiny_repo / "models/hf"), ignore_labels=[])
+    theirs = [t["score"] if t["entity"] == "Ent" else 1 - t["score"] for t in tokens(text)]
+    assert np.abs(np.array(theirs) - probs).max() < 1e-5
