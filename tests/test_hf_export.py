@@ -328,3 +328,8 @@ def test_dvc_artifacts_get_then_predict_and_export(tiny_repo, tmp_path):
     tokens = pipeline("token-classification", model=str(tiny_repo / "models/hf"), ignore_labels=[])
     theirs = [t["score"] if t["entity"] == "Ent" else 1 - t["score"] for t in tokens(text)]
     assert np.abs(np.array(theirs) - probs).max() < 1e-5
+    script = ROOT / "benchmarks" / "hf_parity.py"
+    run([sys.executable, str(script), "--n", "20", "--json", "parity.json"], tiny_repo)
+    parity = json.loads((tiny_repo / "parity.json").read_text(encoding="utf-8"))
+    assert parity["sentences"] == 20 and parity["longer_than_a_window"] > 0
+    assert parity["max_abs_diff_p_ent"] < 1e-5 and parity["sentences_with_other_spans"] == 0
