@@ -167,6 +167,9 @@ def test_the_folder_is_a_hugging_face_model(exported, tiny_encoder):
         ]
     )
     assert config["vocab_size"] == kept < len(AutoTokenizer.from_pretrained(tiny_encoder))
+    tokenizer_config = json.loads((bert / "tokenizer_config.json").read_text(encoding="utf-8"))
+    assert tokenizer_config["tokenizer_class"] == "PreTrainedTokenizerFast"
+    assert tokenizer_config["model_max_length"] == MAX_LENGTH
     xlmr = json.loads((exported["xlmr"] / "config.json").read_text(encoding="utf-8"))
     assert xlmr["architectures"] == ["XLMRobertaForTokenClassification"]
 

@@ -23,6 +23,7 @@ which no token-classification head computes, so it is refused.
 from __future__ import annotations
 
 import argparse
+import json
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,6 +94,7 @@ def export_transformers(
     with atomic_dir(out) as tmp, quiet():
         hf_model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        portable_tokenizer_class(tmp / "tokenizer_config.json")
         card = model_card(checkpoint, hf_model.config, scores, data)
         (tmp / "README.md").write_text(card, encoding="utf-8")
         check_folder(tmp, checkpoint, model)
@@ -214,6 +216,14 @@ def char_tokenizer(checkpoint: dict[str, Any]):
         model_input_names=["input_ids", "attention_mask"],
         split_special_tokens=True,
     )
+
+
+def portable_tokenizer_class(path: Path) -> None:
+    """Name the class ``PreTrainedTokenizerFast``: transformers 5 reads it as its
+    ``TokenizersBackend``, and it is the name transformers 4 uses."""
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["tokenizer_class"] = "PreTrainedTokenizerFast"
+    path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def plain(char: str) -> str:
