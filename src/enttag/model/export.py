@@ -10,10 +10,15 @@ the folder's P(Ent) is then the fused one, as the ``.pkl``'s. ``enttag predict -
 or ``Tagger.load(FOLDER, backend="onnx")`` tags with it; windows, batching and
 stitching are the same code as with the ``.pkl``.
 
+``--format transformers`` writes a Hugging Face folder instead (config, safetensors
+weights, fast tokenizer, model card) that plain ``transformers`` loads
+(:mod:`enttag.model.hf_export`).
+
 examples:
   enttag export --model models/tagger.pkl --out models/onnx
   enttag export --out models/onnx --int8
   enttag predict --model models/onnx --int8 "张三在北京大学工作。"
+  enttag export --format transformers --out models/hf   # + metrics/test.json, params.yaml
 """
 
 from __future__ import annotations
@@ -26,10 +31,12 @@ from typing import Any
 
 from enttag.atomic import atomic_dir, write_json
 from enttag.errors import EnttagError
+from enttag.model import hf_export
 from enttag.model.graph_meta import graph_props, stamp
 
-HELP = "export a trained model to ONNX (optionally int8) for fast tagging"
+HELP = "export a trained model to ONNX (optionally int8) or as a transformers folder"
 FORMAT = "enttag-onnx/1"
+FORMATS = ("onnx", "transformers")
 META = "tagger.json"
 CRF_FILE = "crf.crfsuite"
 GRAPH = {False: "model.onnx", True: "model.int8.onnx"}
@@ -44,15 +51,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "alone (default: %(default)s)",
     )
     parser.add_argument(
-        "--out", default="models/onnx", help="folder to write (replaced atomically; %(default)s)"
+        "--format",
+        choices=FORMATS,
+        default="onnx",
+        help="onnx (enttag's fast path) or transformers (a Hugging Face folder); %(default)s",
+    )
+    parser.add_argument(
+        "--out", help="folder to write (replaced atomically; models/onnx, or models/hf)"
     )
     parser.add_argument(
         "--int8", action="store_true", help="also write model.int8.onnx (dynamic quantisation)"
     )
+    hf_export.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    out = export(args.model, args.out, int8=args.int8)
+    if args.format == "transformers":
+        return hf_export.run(args)
+    if args.metrics or args.params:
+        raise EnttagError("--metrics and --params apply to --format transformers only")
+    out = export(args.model, args.out or "models/onnx", int8=args.int8)
     print(" ".join(sorted(p.name for p in out.iterdir())), "->", out)
     return 0
 
