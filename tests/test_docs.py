@@ -46,8 +46,14 @@ def test_the_reference_holds_exactly_the_keys_of_params_yaml_and_the_code():
     page = reference.params_markdown(text)
     rows = re.findall(r"^\| `([\w.]+)` \|", page, flags=re.M)
     assert rows == documented
-    assert "| `train.ent_weight` | `1.0` | > 0 | cross-entropy class weight of Ent |" in page
-    assert "| `model.head` | `linear` | one of linear, crf |" in page
+    assert (
+        "| `train.ent_weight` | `1.0` | float, &gt; 0 | cross-entropy class weight of Ent |" in page
+    )
+    assert "| `prepare.max_dev` | `1000` | int or null, &gt; 0 |" in page
+    assert (
+        "| `data.format` | `conll` | str, one of conll, cluener, label-studio | conll (char&lt;TAB"
+        in page
+    )
 
 
 def test_a_key_without_a_comment_or_an_unreadable_line_fails_the_reference():

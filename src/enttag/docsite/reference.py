@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import html
 import os
 import re
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from typing import get_type_hints
 
 from enttag.params import SECTIONS, _hint_name
 
-HELP_COLUMNS = 100  # the width the CLI reference is wrapped at, whatever the terminal
+HELP_COLUMNS = 80  # the width the CLI reference is wrapped at, whatever the terminal
 _SECTION = re.compile(r"^([A-Za-z_]\w*):\s*(?:#.*)?$")
 _KEY = re.compile(r"^\s+([A-Za-z_]\w*):\s*(.*?)\s*(?:#\s?(.*))?$")
 
@@ -58,7 +59,8 @@ def read_params(text: str) -> list[Param]:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    """Table-cell text: ``<TAB>`` stays text, ``|`` does not end the cell."""
+    return html.escape(text, quote=False).replace("|", "\\|")
 
 
 def params_markdown(text: str) -> str:
@@ -68,7 +70,9 @@ def params_markdown(text: str) -> str:
         by_section.setdefault(param.section, []).append(param)
     out = []
     for section, params in by_section.items():
-        cls = SECTIONS[section]
+        cls = SECTIONS.get(section)
+        if cls is None:
+            raise ParamsReferenceError(f"params.yaml: {section} is not a section of enttag.params")
         fields = {f.name: f for f in dataclasses.fields(cls)}
         hints = get_type_hints(cls)
         out += [f"### `{section}`", "", cls.__doc__.strip(), ""]
@@ -76,10 +80,10 @@ def params_markdown(text: str) -> str:
         for p in params:
             if p.key not in fields:
                 raise ParamsReferenceError(f"params.yaml: {p.name} is not a key of enttag.params")
-            allowed = fields[p.key].metadata.get("allowed") or _hint_name(hints[p.key])
-            out.append(
-                f"| `{p.name}` | `{_cell(p.value)}` | {_cell(allowed)} | {_cell(p.meaning)} |"
-            )
+            check = fields[p.key].metadata.get("allowed")
+            allowed = _hint_name(hints[p.key]) + (f", {check}" if check else "")
+            value = p.value.replace("|", "\\|")  # a code span: shown as written
+            out.append(f"| `{p.name}` | `{value}` | {_cell(allowed)} | {_cell(p.meaning)} |")
         out.append("")
     return "\n".join(out)
 
