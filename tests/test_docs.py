@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from pathlib import Path
 
@@ -114,7 +115,22 @@ def test_links_become_site_paths():
 def test_the_readme_is_a_landing_page():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert len(readme.splitlines()) <= 150
-    start, end = readme.index("<!-- headline:start -->"), readme.index("<!-- headline:end -->")
-    assert "|---|" in readme[start:end]  # the headline table
     for page in PAGES:
         assert f"(docs/{page.name})" in readme, f"README does not link docs/{page.name}"
+
+
+def test_the_headline_table_shows_the_committed_metrics():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start, end = readme.index("<!-- headline:start -->"), readme.index("<!-- headline:end -->")
+    headline = readme[start:end].replace("\u2212", "-")  # the typographic minus reads as "-"
+    assert "|---|" in headline
+    metrics = json.loads((ROOT / "metrics/test.json").read_text(encoding="utf-8"))
+    report = json.loads((ROOT / "metrics/test_report.json").read_text(encoding="utf-8"))
+    shown = ["ent_precision", "ent_recall", "ent_f1", "ent_f1_lo", "ent_f1_hi", "span_f1"]
+    shown += ["macro_f1", "baseline_ent_f1", "lift", "lift_lo", "lift_hi"]
+    values = {key: metrics[key] for key in shown}
+    values |= {f"CRF {k}": report["baseline"][k] for k in ("ent_precision", "ent_recall")}
+    values["CRF macro_f1"] = report["baseline"]["macro_f1"]
+    for name, value in values.items():
+        assert f"{value:.4f}" in headline, f"the README's headline lacks {name} {value:.4f}"
+    assert f"beats_baseline: {metrics['beats_baseline']}" in headline
