@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,3 +137,22 @@ def test_the_headline_table_shows_the_committed_metrics():
     for name, value in values.items():
         assert f"{value:.4f}" in headline, f"the README's headline lacks {name} {value:.4f}"
     assert f"beats_baseline: {metrics['beats_baseline']}" in headline
+
+
+def test_the_site_builds_strict_and_its_pages_fetch_nothing(tmp_path):
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-d", str(site)],
+        cwd=ROOT,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        check=True,
+    )
+    pages = sorted(site.glob("*.html"))
+    assert {p.name for p in pages} >= {"index.html", "parameters.html", "cli.html"}
+    for page in pages:
+        fetched = re.findall(
+            r'<(?:script|img|link)\b[^>]*\b(?:src|href)="(https?:[^"]+)"',
+            page.read_text(encoding="utf-8"),
+        )
+        assert not fetched, f"{page.name} fetches {fetched}"
+    assert (site / "plots/dev_scores.png").is_file()  # the README's picture, outside docs/
