@@ -4,7 +4,7 @@ PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: repro test lint setup clean-venv
+.PHONY: repro test lint docs setup clean-venv
 
 setup: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@if command -v npm >/dev/null 2>&1; then $(VENV)/bin/enttag plots-template || \
 	  echo "warning: no offline plots template; dvc plots pages load vega from a CDN"; \
-	else echo "npm not found: dvc plots pages load vega from a CDN (see README)"; fi
+	else echo "npm not found: dvc plots pages load vega from a CDN (see docs/experiments.md)"; fi
 	touch $(STAMP)
 
 repro: $(STAMP)
@@ -26,11 +26,17 @@ repro: $(STAMP)
 test: $(STAMP)
 	$(PYTHON) -m ruff check src stages tests benchmarks
 	$(PYTHON) -m ruff format --check src stages tests benchmarks
+	NO_MKDOCS_2_WARNING=1 $(PYTHON) -m mkdocs build --strict --quiet
 	$(PYTHON) -m pytest
 
 lint: $(STAMP)
 	$(PYTHON) -m ruff check src stages tests benchmarks
 	$(PYTHON) -m ruff format --check src stages tests benchmarks
+
+# The documentation site (mkdocs.yml, docs/) into site/: offline, and --strict, so a broken
+# link, a missing anchor or a page left out of the navigation fails it.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PYTHON) -m mkdocs build --strict
 
 clean-venv:
 	rm -rf $(VENV)

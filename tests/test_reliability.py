@@ -1,6 +1,6 @@
 """Faults and bad input a user may hit: each gets one clear line, and nothing is lost.
 
-Each test backs a row of the README's reliability table.
+Each test backs a row of the reliability table in docs/reliability.md.
 """
 
 from __future__ import annotations
