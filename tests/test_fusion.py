@@ -9,6 +9,7 @@ blind to test labels; the report holds the three systems and their paired lifts.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -151,3 +152,24 @@ def test_report_and_metrics_hold_three_systems(reproduced_template):
         "shipped - encoder",
     ):
         assert line in text
+
+
+@pytest.mark.slow
+def test_the_fusion_benchmark_runs_on_the_tiny_repo(reproduced_template):
+    script = Path(__file__).resolve().parents[1] / "benchmarks/fusion.py"
+    argv = [
+        "python",
+        str(script),
+        "--repo",
+        ".",
+        "--n",
+        "20",
+        "--repeats",
+        "1",
+        "--bootstrap",
+        "20",
+    ]
+    out = run(argv, reproduced_template).stdout
+    for system in ("encoder alone", "CRF alone", "linear fusion", "logodds fusion"):
+        assert f"| {system}" in out
+    assert "ratio" in out
