@@ -2,10 +2,11 @@
 
 Every variant is params.yaml with a few overrides (``name:section.key=value,...``; an empty
 list is params.yaml itself). In its own folder under ``--work`` (data, baseline and encoder
-linked from this repository, already made by ``dvc repro baseline tokenize``), the train
-and evaluate stages run as ``dvc repro`` would run them (``python -m stages.train``, then
-``stages.evaluate``). A variant whose folder holds a finished run of the same overrides
-is not run again, so an interrupted ablation resumes with the next variant.
+linked from this repository, already made by ``dvc repro baseline tokenize``), the train,
+fuse and evaluate stages run as ``dvc repro`` would run them (``python -m stages.train``,
+``stages.fuse``, then ``stages.evaluate``). A variant whose folder holds a finished run of
+the same overrides is not run again, so an interrupted ablation resumes with the next
+variant.
 
 The table: steps, training time and characters/s (``metrics/timing.json``; only
 comparable between variants run on an equally loaded machine), dev and test Ent F1 with
@@ -37,7 +38,14 @@ from enttag.params import load_section
 from enttag.scoring.bootstrap import paired_f1_diff
 
 ROOT = Path(__file__).resolve().parents[1]
-LINKED = ("data/prepared", "data/tokenized", "data/baseline", "models/encoder", "stages")
+LINKED = (
+    "data/prepared",
+    "data/tokenized",
+    "data/baseline",
+    "models/encoder",
+    "models/baseline",
+    "stages",
+)
 DONE = "ablation_done.txt"  # the overrides of the finished run in a folder
 
 
@@ -72,7 +80,7 @@ def run_variant(folder: Path, overrides: dict[str, str]) -> None:
     marker.unlink(missing_ok=True)
     setup(folder, overrides)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    for stage in ("train", "evaluate"):
+    for stage in ("train", "fuse", "evaluate"):
         print(f"{folder.name}: {stage}", flush=True)
         subprocess.run([sys.executable, "-m", f"stages.{stage}"], cwd=folder, env=env, check=True)
     marker.write_text(json.dumps(overrides, sort_keys=True))
