@@ -173,3 +173,11 @@ def test_the_fusion_benchmark_runs_on_the_tiny_repo(reproduced_template):
     for system in ("encoder alone", "CRF alone", "linear fusion", "logodds fusion"):
         assert f"| {system}" in out
     assert "ratio" in out
+
+
+@pytest.mark.slow
+def test_the_seed_spread_benchmark_pools_runs(reproduced_template):
+    script = Path(__file__).resolve().parents[1] / "benchmarks/seed_spread.py"
+    argv = ["python", str(script), "--repo", ".", "--runs", ".", ".", "--bootstrap", "20"]
+    out = run(argv, reproduced_template).stdout
+    assert "n=2" in out and "seed-pooled lift over the CRF" in out
