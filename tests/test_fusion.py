@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from dvc_repo import run
+import yaml
+from dvc_repo import copy_repo, run
 
 from enttag.cli import main
 from enttag.data.prepare import read_prepared
@@ -60,6 +61,18 @@ def test_a_damaged_fusion_is_refused():
         Fusion.from_dict({"rule": "linear", "weight": 1.5, "threshold": 0.5})
 
 
+@pytest.fixture(scope="module")
+def fused_repo(reproduced_template, tmp_path_factory):
+    """The reproduced tiny repo with ``fuse.kind: crf`` (the default of params.yaml)."""
+    repo = copy_repo(reproduced_template, tmp_path_factory.mktemp("fused") / "repo")
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["fuse"]["kind"] = "crf"
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    out = run(["dvc", "repro"], repo).stdout
+    assert "Running stage 'train'" not in out  # fusion comes after training
+    return repo
+
+
 def scored_p_ent(repo) -> list[np.ndarray]:
     """The test split's shipped P(Ent) as the evaluate stage computes it."""
     shipped = read_checkpoint(repo / "models/tagger.pkl")
@@ -78,8 +91,8 @@ def scored_p_ent(repo) -> list[np.ndarray]:
 
 
 @pytest.mark.slow
-def test_predict_gives_the_fused_p_ent_that_evaluate_scored(reproduced_template, tmp_path, capsys):
-    repo = reproduced_template
+def test_predict_gives_the_fused_p_ent_that_evaluate_scored(fused_repo, tmp_path, capsys):
+    repo = fused_repo
     shipped = read_checkpoint(repo / "models/tagger.pkl")
     assert shipped["fusion"] is not None and shipped["crf_model"]
     texts = [s.text for s in read_prepared(repo / "data/prepared/test.jsonl")]
@@ -112,9 +125,10 @@ def test_predict_gives_the_fused_p_ent_that_evaluate_scored(reproduced_template,
 
 
 @pytest.mark.slow
-def test_test_labels_cannot_change_the_fusion(tiny_repo):
+def test_test_labels_cannot_change_the_fusion(fused_repo, tmp_path):
     """The fuse stage reads dev only: flipping every test label (and the CRF's test
     P(Ent)) changes nothing it writes."""
+    tiny_repo = copy_repo(fused_repo, tmp_path / "repo")
     written = ("models/tagger.pkl", "metrics/fusion.json")
     before = {p: (tiny_repo / p).read_bytes() for p in written}
     test_pt = tiny_repo / "data/tokenized/test.pt"
@@ -133,8 +147,8 @@ def test_test_labels_cannot_change_the_fusion(tiny_repo):
 
 
 @pytest.mark.slow
-def test_report_and_metrics_hold_three_systems(reproduced_template):
-    repo = reproduced_template
+def test_report_and_metrics_hold_three_systems(fused_repo):
+    repo = fused_repo
     lean = json.loads((repo / "metrics/test.json").read_text())
     for key in (
         "encoder_ent_f1",
@@ -155,7 +169,7 @@ def test_report_and_metrics_hold_three_systems(reproduced_template):
 
 
 @pytest.mark.slow
-def test_the_fusion_benchmark_runs_on_the_tiny_repo(reproduced_template):
+def test_the_fusion_benchmark_runs_on_the_tiny_repo(fused_repo):
     script = Path(__file__).resolve().parents[1] / "benchmarks/fusion.py"
     argv = [
         "python",
@@ -169,15 +183,15 @@ def test_the_fusion_benchmark_runs_on_the_tiny_repo(reproduced_template):
         "--bootstrap",
         "20",
     ]
-    out = run(argv, reproduced_template).stdout
+    out = run(argv, fused_repo).stdout
     for system in ("encoder alone", "CRF alone", "linear fusion", "logodds fusion"):
         assert f"| {system}" in out
     assert "ratio" in out
 
 
 @pytest.mark.slow
-def test_the_seed_spread_benchmark_pools_runs(reproduced_template):
+def test_the_seed_spread_benchmark_pools_runs(fused_repo):
     script = Path(__file__).resolve().parents[1] / "benchmarks/seed_spread.py"
     argv = ["python", str(script), "--repo", ".", "--runs", ".", ".", "--bootstrap", "20"]
-    out = run(argv, reproduced_template).stdout
+    out = run(argv, fused_repo).stdout
     assert "n=2" in out and "seed-pooled lift over the CRF" in out

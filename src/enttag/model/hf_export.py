@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from enttag.atomic import atomic_dir
-from enttag.encode.charmap import Specials
+from enttag.encode.charmap import CharLookup, Specials
 from enttag.errors import EnttagError
 
 ROBERTA_TYPES = ("roberta", "xlm-roberta", "camembert")  # position ids count from padding
@@ -191,6 +191,8 @@ def char_tokenizer(checkpoint: dict[str, Any]):
         if i in ids.values():
             raise EnttagError(f"character {char!r} maps to special id {i}; cannot export it")
         by_id.setdefault(i, []).append(char)
+    for char, i in nfkc_aliases(checkpoint["char_to_id"], specials.unk):
+        by_id.setdefault(i, []).append(char)
     rewrites = []
     for i, chars in sorted(by_id.items()):
         canonical, *aliases = sorted(chars, key=lambda c: (c != plain(c), c))
@@ -216,6 +218,22 @@ def char_tokenizer(checkpoint: dict[str, Any]):
         model_input_names=["input_ids", "attention_mask"],
         split_special_tokens=True,
     )
+
+
+def nfkc_aliases(char_map: dict[str, int], unk: int) -> list[tuple[str, int]]:
+    """Characters outside the map that ``enttag predict`` reads through their NFKC form
+    (:class:`enttag.encode.charmap.CharLookup`: ``１`` as ``1``), with those ids."""
+    lookup = CharLookup(char_map, unk)
+    out = []
+    for code in range(0x110000):
+        char = chr(code)
+        if 0xD800 <= code <= 0xDFFF or char in char_map:
+            continue
+        form = unicodedata.normalize("NFKC", char)
+        token = char_map.get(form, lookup.by_nfkc.get(form))
+        if token is not None and token != unk:
+            out.append((char, token))
+    return out
 
 
 def portable_tokenizer_class(path: Path) -> None:
