@@ -69,9 +69,11 @@ def run(
 
 
 def make(target: str, cwd: Path, **env: str) -> str:
-    """``make target`` with this interpreter's venv, never reinstalling it."""
+    """``make target`` with this interpreter's venv, never reinstalling it (and, under a
+    ``make test``, without the outer make's "Entering directory" lines)."""
     stamp = VENV_BIN.parent / ".installed"
-    return run(["make", f"VENV={VENV_BIN.parent}", "-o", str(stamp), target], cwd, **env).stdout
+    argv = ["make", "--no-print-directory", f"VENV={VENV_BIN.parent}", "-o", str(stamp), target]
+    return run(argv, cwd, **env).stdout
 
 
 def tiny_params(path: Path, corpus: Path, encoder: Path) -> None:
