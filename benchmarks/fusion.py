@@ -22,15 +22,15 @@ import torch
 
 from enttag.data.prepare import read_prepared
 from enttag.encode.tokenized import TokenizedCorpus
+from enttag.encode.windows import gold_per_sentence
 from enttag.fusion import choose, weight_grid
 from enttag.labels import apply_threshold
 from enttag.model.inference import predict
 from enttag.model.network import model_from_checkpoint, read_checkpoint
-from enttag.model.tagger import Tagger
 from enttag.params import load_section
-from enttag.scoring.bootstrap import summary
-from enttag.scoring.scores import gold_per_sentence
-from enttag.scoring.spans import span_scores
+from enttag.report.bootstrap import summary
+from enttag.report.spans import span_scores
+from enttag.tagging.tagger import Tagger
 
 
 def ablation(repo: Path, n_boot: int) -> list[dict]:

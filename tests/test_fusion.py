@@ -23,8 +23,8 @@ from enttag.encode.tokenized import TokenizedCorpus
 from enttag.fusion import Fusion, choose, mix, weight_grid
 from enttag.model.inference import predict
 from enttag.model.network import model_from_checkpoint, read_checkpoint
-from enttag.model.tagger import Tagger
-from enttag.scoring.evaluate import shipped_p_ent
+from enttag.report.evaluate import shipped_p_ent
+from enttag.tagging.tagger import Tagger
 
 
 def test_rules_by_hand_and_at_the_ends_of_the_grid():
