@@ -87,7 +87,6 @@ def run_size(n: int, args, splits, work: Path) -> dict:
     fit = train(
         cfg,
         model_cfg,
-        tok_cfg,
         tokenized_dir=folder / "tokenized",
         encoder_dir=args.encoder,
         model_path=folder / "model.pkl",
