@@ -1,4 +1,5 @@
-"""prepare: read the corpus, map its tags to Ent/O, write the splits and their counts."""
+"""prepare: read the corpus, keep its entities as B/I/O tags and Ent/O labels, write the splits
+and their counts."""
 
 import sys
 from pathlib import Path
@@ -27,19 +28,23 @@ def corpus_file(root: Path, key: str, name: str) -> Path:
     return path
 
 
+def warn(message: str) -> None:
+    print(f"WARNING: {message}", file=sys.stderr)
+
+
 def main() -> None:
     data, cfg = load_section("data"), load_section("prepare")
     root = Path(data.dir)
     paths = {key: corpus_file(root, key, getattr(data, key)) for key in ("train", "test")}
     if data.dev:
         paths["dev"] = corpus_file(root, "dev", data.dev)
-    read = {key: read_corpus(path, data.format) for key, path in paths.items()}
+    read = {key: read_corpus(path, data.format, warn) for key, path in paths.items()}
     for key, sentences in read.items():
         check_labelled(paths[key], sentences)
     if "dev" in paths:
         warning = overlap_warning(paths["dev"], read["dev"], paths["test"], read["test"])
         if warning:
-            print(f"WARNING: {warning}", file=sys.stderr)
+            warn(warning)
     train, dev, test = read["train"], read.get("dev"), read["test"]
     splits = split_corpus(
         train,

@@ -1,4 +1,5 @@
-"""Tests for enttag.data.readers: CoNLL and CLUENER readers, Sentence, the MSRA fetch."""
+"""Tests for enttag.data.readers: CoNLL, CLUENER and Label Studio readers, the entity
+boundaries they keep, Sentence, the MSRA fetch."""
 
 from __future__ import annotations
 
@@ -215,12 +216,116 @@ def test_cluener_errors_name_file_line_and_cause(tmp_path: Path, bad: str, cause
 
 def test_sentence_validates() -> None:
     assert Sentence("甲乙", ["Ent", "O"]).labels == ("Ent", "O")
-    with pytest.raises(ValueError, match="2 characters but 1 labels"):
+    with pytest.raises(ValueError, match="2 characters but 1 tags"):
         Sentence("甲乙", ("O",))
-    with pytest.raises(ValueError, match="unknown label 'B-PER'"):
+    with pytest.raises(ValueError, match="unknown tag 'B-PER'"):
         Sentence("甲", ("B-PER",))
     with pytest.raises(ValueError, match="at least one character"):
         Sentence("", ())
+
+
+def test_sentence_tags_open_entities_with_b_and_derive_labels() -> None:
+    s = Sentence("北京上海人", tuple("BIBIO"))
+    assert s.tags == tuple("BIBIO")
+    assert s.labels == labels("EEEEO")
+    # Ent reads as I; an I or Ent first or after O opens an entity (stored as B)
+    assert Sentence("北京上海人", labels("EEEEO")).tags == tuple("BIIIO")
+    assert Sentence("甲乙丙丁", ("I", "O", "Ent", "I")).tags == tuple("BOBI")
+    assert Sentence("甲乙丙丁", ("I", "O", "Ent", "I")) == Sentence("甲乙丙丁", tuple("BOBI"))
+    assert Sentence("北京上海", tuple("BIBI")) != Sentence("北京上海", tuple("BIII"))
+    assert repr(Sentence("甲", ("B",))) == "Sentence(text='甲', tags=('B',))"
+
+
+def tags(marks: str) -> tuple[str, ...]:
+    """'BI.B' -> ('B', 'I', 'O', 'B')."""
+    return tuple("O" if c == "." else c for c in marks)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("北 B-LOC\n京 I-LOC\n上 B-LOC\n海 I-LOC\n人 O\n", "BIBI."),  # BIO
+        ("北\tB-LOC\n京\tE-LOC\n上\tB-LOC\n海\tE-LOC\n沪\tS-LOC\n", "BIBIB"),  # BIOES
+        ("中 B-ORG\n国 M-ORG\n队 E-ORG\n美 S-LOC\n国 S-LOC\n", "BIIBB"),  # BMES
+        ("北 B-Ent\n京 I-Ent\n上 B-Ent\n海 I-Ent\n人 O\n", "BIBI."),  # predict, later
+        ("北 Ent\n京 Ent\n人 O\n上 Ent\n", "BI.B"),  # predict today: one entity a run
+    ],
+    ids=["bio", "bioes", "bmes", "predict-bio", "predict-ent"],
+)
+def test_conll_keeps_adjacent_entities_apart(tmp_path: Path, body: str, expected: str) -> None:
+    (sentence,) = read_corpus(write(tmp_path, "c.txt", body), "conll")
+    assert sentence.tags == tags(expected)
+
+
+@pytest.mark.parametrize(
+    ("tag_line", "expected"),
+    [
+        ("O I-X I-X O I-X", ".BI.B"),  # an I with no open entity opens one, as seqeval does
+        ("S-X I-X E-X E-X M-X", "BBIBB"),  # E-/S- close: what follows opens a new entity
+        ("B-PER I-LOC E-ORG O O", "BII.."),  # types are ignored, boundaries kept
+        ("E-X M-X B-X Ent Ent", "BBBII"),  # Ent continues like I-
+    ],
+)
+def test_conll_opens_and_closes_entities(tmp_path: Path, tag_line: str, expected: str) -> None:
+    body = "".join(f"{c} {t}\n" for c, t in zip("甲乙丙丁戊", tag_line.split(), strict=True))
+    (sentence,) = read_corpus(write(tmp_path, "c.txt", body), "conll")
+    assert sentence.tags == tags(expected)
+
+
+def test_cluener_keeps_adjacent_entities_apart(tmp_path: Path) -> None:
+    line = cluener_line("北京上海人", {"address": {"北京": [[0, 1]], "上海": [[2, 3]]}})
+    (sentence,) = read_corpus(write(tmp_path, "c.json", line), "cluener")
+    assert sentence.tags == tags("BIBI.")
+
+
+def label_studio_task(text: str, regions: list[dict]) -> dict:
+    result = [{"type": "labels", "value": {**r, "labels": ["Ent"]}} for r in regions]
+    return {"data": {"text": text}, "annotations": [{"result": result}]}
+
+
+def test_label_studio_keeps_adjacent_entities_apart(tmp_path: Path) -> None:
+    regions = [{"start": 0, "end": 2, "text": "北京"}, {"start": 2, "end": 4, "text": "上海"}]
+    path = write(tmp_path, "ls.json", json.dumps([label_studio_task("北京上海人", regions)]))
+    (sentence,) = read_corpus(path, "label-studio")
+    assert sentence.tags == tags("BIBI.")
+
+
+# 北京大学城 (0..5): 北京大学 [0, 4) with 北京 [0, 2) nested in it, 大学城 [2, 5) crossing it;
+# 城 [4, 5) overlaps only the dropped 大学城 and is kept; 北京大学 twice is one entity.
+OVERLAPPING = [(0, 2), (0, 4), (2, 5), (4, 5), (0, 4)]
+
+
+def test_overlapping_cluener_spans_keep_the_earliest_then_longest(tmp_path: Path) -> None:
+    label = {"loc": {"北京": [[0, 1]], "城": [[4, 4]]}, "org": {"北京大学": [[0, 3]]}}
+    label |= {"site": {"大学城": [[2, 4]]}, "school": {"北京大学": [[0, 3]]}}
+    spans = [(s, e + 1) for mentions in label.values() for v in mentions.values() for s, e in v]
+    assert sorted(spans) == sorted(OVERLAPPING)
+    body = cluener_line("甲", {}) + "\n" + cluener_line("北京大学城", label) + "\n"
+    warnings: list[str] = []
+    sentences = read_corpus(write(tmp_path, "c.json", body), "cluener", warnings.append)
+    assert sentences[1].tags == tags("BIIIB")
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"{tmp_path / 'c.json'}: 2 entity spans overlap a span kept")
+    assert "in 1 of 2 sentences" in warnings[0]
+
+
+def test_overlapping_label_studio_spans_keep_the_earliest_then_longest(tmp_path: Path) -> None:
+    text = "北京大学城"
+    regions = [{"start": s, "end": e, "text": text[s:e]} for s, e in OVERLAPPING]
+    tasks = [label_studio_task(text, regions), label_studio_task(text, regions[1:2])]
+    warnings: list[str] = []
+    path = write(tmp_path, "ls.json", json.dumps(tasks, ensure_ascii=False))
+    sentences = read_corpus(path, "label-studio", warnings.append)
+    assert [s.tags for s in sentences] == [tags("BIIIB"), tags("BIII.")]
+    assert len(warnings) == 1 and "2 entity spans overlap" in warnings[0]
+
+
+def test_no_warning_without_overlaps(tmp_path: Path) -> None:
+    warnings: list[str] = []
+    line = cluener_line("北京上海", {"loc": {"北京": [[0, 1]], "上海": [[2, 3]]}})
+    read_corpus(write(tmp_path, "c.json", line), "cluener", warnings.append)
+    read_corpus(write(tmp_path, "c.txt", "北 B-X\n京 I-X\n"), "conll", warnings.append)
+    assert warnings == []
 
 
 @pytest.fixture(scope="module")

@@ -95,14 +95,16 @@ def test_carving_too_small_a_fraction_is_an_error() -> None:
 
 
 def test_stats_add_up() -> None:
-    splits = {"train": TRAIN, "dev": DEV, "test": [Sentence("张三好", ("Ent", "Ent", "O"))]}
+    test = [Sentence("张三李四好", ("B", "I", "B", "I", "O"))]
+    splits = {"train": TRAIN, "dev": DEV, "test": test}
     stats = split_stats(splits, {"name": "toy", "sentences_before_caps": 131})
     assert stats["corpus"] == {"name": "toy", "sentences_before_caps": 131}
     assert stats["test"] == {
         "sentences": 1,
-        "characters": 3,
-        "ent_characters": 2,
-        "ent_share": 0.666667,
+        "characters": 5,
+        "ent_characters": 4,
+        "ent_share": 0.8,
+        "entities": 2,
     }
     for name, split in splits.items():
         counts = stats[name]
@@ -110,12 +112,12 @@ def test_stats_add_up() -> None:
         assert counts["characters"] == sum(len(s.text) for s in split)
         assert counts["ent_characters"] == sum(s.labels.count("Ent") for s in split)
         assert counts["ent_share"] == round(counts["ent_characters"] / counts["characters"], 6)
-    assert stats["train"]["ent_characters"] == 100
+    assert stats["train"]["ent_characters"] == stats["train"]["entities"] == 100
 
 
 def test_write_read_round_trip(tmp_path: Path) -> None:
     splits = {
-        "train": [Sentence("张三\u3000说", ("Ent", "Ent", "O", "O"))] + TRAIN[:3],
+        "train": [Sentence("张三李四\u3000说", ("B", "I", "B", "I", "O", "O"))] + TRAIN[:3],
         "dev": DEV,
         "test": TEST,
     }
@@ -129,7 +131,11 @@ def test_write_read_round_trip(tmp_path: Path) -> None:
         "train.jsonl",
     ]
     first = (out / "train.jsonl").read_text(encoding="utf-8").splitlines()[0]
-    assert json.loads(first) == {"text": "张三\u3000说", "labels": ["Ent", "Ent", "O", "O"]}
+    assert json.loads(first) == {
+        "text": "张三李四\u3000说",
+        "labels": ["Ent", "Ent", "Ent", "Ent", "O", "O"],
+        "tags": ["B", "I", "B", "I", "O", "O"],
+    }
     assert "张三" in first
     assert json.loads((out / "stats.json").read_text(encoding="utf-8")) == stats
     for name, split in splits.items():
@@ -140,20 +146,38 @@ def test_write_read_round_trip(tmp_path: Path) -> None:
     ("bad", "cause"),
     [
         ('{"text": "甲"', "invalid JSON"),
-        ('{"text": "甲", "labels": ["O", "O"]}', "1 characters but 2 labels"),
-        ('{"text": "甲", "labels": ["B-PER"]}', "unknown label"),
-        ('{"text": "甲"}', 'a list "labels"'),
+        ('{"text": "甲", "labels": ["O", "O"], "tags": ["O"]}', "1 characters but 2 labels"),
+        ('{"text": "甲", "labels": ["O"], "tags": ["O", "O"]}', "1 characters but 2 tags"),
+        ('{"text": "甲", "labels": ["Ent"], "tags": ["B-PER"]}', "unknown tag"),
+        ('{"text": "甲", "tags": ["O"]}', 'a list "labels"'),
+        ('{"text": "甲", "labels": ["O"], "tags": "O"}', '"tags" is not a list'),
+        ('{"text": "甲", "labels": ["B"]}', "unknown label 'B'; expected one of ('Ent', 'O')"),
+        ('{"text": "甲", "labels": ["B"], "tags": ["B"]}', "unknown label 'B'"),
+        (
+            '{"text": "甲乙", "labels": ["Ent", "Ent"], "tags": ["B", "O"]}',
+            "label 'Ent' of character 1 disagrees with its tag 'O' (B and I are Ent, O is O)",
+        ),
+        ('{"text": "甲", "labels": ["O"], "tags": ["I"]}', "label 'O' of character 0 disagrees"),
         ('["甲", ["O"]]', "expected an object"),
     ],
 )
 def test_read_prepared_errors_name_line(tmp_path: Path, bad: str, cause: str) -> None:
     path = tmp_path / "train.jsonl"
-    path.write_text('{"text": "甲", "labels": ["O"]}\n' + bad + "\n", encoding="utf-8")
+    path.write_text('{"text": "甲", "labels": ["O"], "tags": ["O"]}\n' + bad + "\n", "utf-8")
     with pytest.raises(InputError) as info:
         read_prepared(path)
     assert info.value.line == 2
     assert cause in info.value.cause
     assert str(info.value).startswith(f"{path}:2: ")
+    assert "\n" not in str(info.value)
+
+
+def test_rows_without_tags_read_one_entity_per_run_of_ent(tmp_path: Path) -> None:
+    path = tmp_path / "test.jsonl"
+    path.write_text(
+        '{"text": "张三李四说", "labels": ["Ent", "Ent", "Ent", "Ent", "O"]}\n', "utf-8"
+    )
+    assert read_prepared(path) == [Sentence("张三李四说", ("B", "I", "I", "I", "O"))]
 
 
 def test_read_prepared_empty_or_missing(tmp_path: Path) -> None:

@@ -1,6 +1,8 @@
-"""Ent/O labels as arrays: ids, per-sentence sequences, thresholding P(Ent), Ent runs.
+"""Ent/O labels and B/I/O tags as arrays: ids, per-sentence sequences, thresholding P(Ent),
+Ent runs.
 
-Label ids: 0 = Ent, 1 = O. A split's labels are one int array per sentence
+Label ids: 0 = Ent, 1 = O. Tag ids: 0 = B (opens an entity), 1 = I (continues it),
+2 = O; B and I are Ent. A split's labels or tags are one int array per sentence
 (``Seqs``); numpy only, so the predict path stays light.
 """
 
@@ -14,6 +16,10 @@ import numpy as np
 LABELS = ("Ent", "O")
 ENT, OUTSIDE = LABELS.index("Ent"), LABELS.index("O")
 ARGMAX = 0.5  # the P(Ent) cut that equals the argmax of the two classes
+
+TAGS = ("B", "I", "O")
+TAG_B, TAG_I, TAG_O = range(len(TAGS))
+_LABEL_OF_TAG = np.array([ENT, ENT, OUTSIDE])
 
 Seqs = Sequence[np.ndarray]
 Span = tuple[int, int]
@@ -77,3 +83,13 @@ def tags_from_probs(p_ent: np.ndarray, cut: float) -> list[str]:
 def spans_from_probs(text: str, p_ent: np.ndarray, cut: float) -> list[tuple[int, int, str]]:
     """Maximal Ent runs as ``(start, end, entity text)``, half-open."""
     return [(s, e, text[s:e]) for s, e in spans(apply_threshold(np.asarray(p_ent), cut))]
+
+
+def tag_ids(tags: Sequence[str]) -> np.ndarray:
+    """Ids of ``"B"``/``"I"``/``"O"`` tags."""
+    return np.array([TAGS.index(t) for t in tags], dtype=np.int64)
+
+
+def labels_of_tags(ids: np.ndarray) -> np.ndarray:
+    """Ent/O label ids of B/I/O tag ids: B and I are Ent (0), O is O (1)."""
+    return _LABEL_OF_TAG[np.asarray(ids, dtype=np.int64)]

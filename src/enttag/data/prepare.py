@@ -1,4 +1,10 @@
-"""Make the train/dev/test splits, count them, and write them as JSON lines."""
+"""Make the train/dev/test splits, count them, and write them as JSON lines.
+
+A prepared row: ``{"text": str, "labels": ["Ent" | "O", ...], "tags": ["B" | "I" | "O",
+...]}``, one label and one tag per character; the labels must be what the tags say (B and
+I are Ent). A row without ``tags`` (prepared before tags were kept, or written by hand)
+reads its labels as one entity per run of Ent.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from enttag.atomic import write_json, write_jsonl
-from enttag.data.readers import Sentence, read_lines
+from enttag.data.readers import Sentence, quote, read_lines
 from enttag.errors import EnttagError, InputError
+from enttag.labels import LABELS
 
 SPLITS = ("train", "dev", "test")
 OVERLAP_WARN = 0.05  # share of test sentences also in dev above which prepare warns
@@ -112,7 +119,8 @@ def _cap(sentences: list, cap: int | None, rng: random.Random) -> list:
 def split_stats(
     splits: Mapping[str, Sequence[Sentence]], corpus: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Count sentences, characters and Ent characters per split; add ``corpus`` as is."""
+    """Count sentences, characters, Ent characters and entities per split; add ``corpus``
+    as is."""
     stats: dict[str, Any] = {name: _counts(sentences) for name, sentences in splits.items()}
     stats["corpus"] = dict(corpus or {})
     return stats
@@ -126,6 +134,7 @@ def _counts(sentences: Sequence[Sentence]) -> dict[str, Any]:
         "characters": characters,
         "ent_characters": ent,
         "ent_share": round(ent / characters, 6) if characters else 0.0,
+        "entities": sum(s.tags.count("B") for s in sentences),
     }
 
 
@@ -134,7 +143,7 @@ def write_prepared(
 ) -> None:
     """Write ``<split>.jsonl`` for each split and ``stats.json`` into ``out_dir``."""
     for name, sentences in splits.items():
-        rows = ({"text": s.text, "labels": list(s.labels)} for s in sentences)
+        rows = ({"text": s.text, "labels": list(s.labels), "tags": list(s.tags)} for s in sentences)
         write_jsonl(Path(out_dir) / f"{name}.jsonl", rows)
     write_json(Path(out_dir) / "stats.json", dict(stats))
 
@@ -163,4 +172,21 @@ def _prepared_sentence(row: Any) -> Sentence:
         and isinstance(row.get("labels"), list)
     ):
         raise ValueError('expected an object with a string "text" and a list "labels"')
-    return Sentence(row["text"], tuple(row["labels"]))
+    labels = tuple(row["labels"])
+    unknown = [label for label in labels if label not in LABELS]
+    if unknown:
+        raise ValueError(f"unknown label {quote(str(unknown[0]))}; expected one of {LABELS}")
+    if "tags" not in row:
+        return Sentence(row["text"], labels)
+    if not isinstance(row["tags"], list):
+        raise ValueError('"tags" is not a list')
+    sentence = Sentence(row["text"], tuple(row["tags"]))
+    if len(labels) != len(sentence.text):
+        raise ValueError(f"{len(sentence.text)} characters but {len(labels)} labels")
+    if labels != sentence.labels:
+        k = next(k for k, (a, b) in enumerate(zip(labels, sentence.labels, strict=True)) if a != b)
+        raise ValueError(
+            f"label {quote(str(labels[k]))} of character {k} disagrees with its tag "
+            f"{quote(str(row['tags'][k]))} (B and I are Ent, O is O)"
+        )
+    return sentence

@@ -1,23 +1,34 @@
-"""Read tagged Chinese corpora into character-level Ent/O sentences.
+"""Read tagged Chinese corpora into character-level sentences that keep entity boundaries.
 
 Three formats: CoNLL-style (one ``char<tab or space>tag`` per line, a blank line
 between sentences; BIO, BIOES or BMES tags), CLUENER-style JSON lines with
 inclusive mention offsets, and Label Studio's JSON export (a list of tasks whose
-``labels`` regions have half-open character offsets). Any tag or label other than
-``O`` marks an ``Ent`` character.
+``labels`` regions have half-open character offsets). Each sentence gets B/I/O tags
+(``Sentence.tags``); every character of an entity is ``Ent`` (``Sentence.labels``).
+Entity types are ignored, boundaries kept:
+
+- CoNLL: ``B-``/``S-`` open an entity, ``I-``/``M-``/``E-`` continue the open one and
+  ``E-``/``S-`` close it; an ``I-``/``M-``/``E-`` with no open entity (first, or after
+  ``O``, ``E-`` or ``S-``) opens one, as seqeval does. The bare ``Ent`` that ``enttag
+  predict --format tags`` writes continues like ``I-``: a run of ``Ent`` is one entity.
+- CLUENER and Label Studio spans: spans that share characters (overlapping or nested)
+  cannot all be B/I/O tags. Overlap rule: taking spans by start, the longest first at
+  one start, keep each span that overlaps no span kept before it and drop it otherwise;
+  ``read_corpus`` warns with the number dropped. A span given twice (say under two
+  types) is one entity, not an overlap.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from enttag.errors import InputError
-from enttag.labels import LABELS
+from enttag.labels import TAGS
 
 FORMATS = ("conll", "cluener", "label-studio")
 
@@ -41,31 +52,58 @@ def quote(text: str, limit: int = QUOTE_CHARS) -> str:
 
 @dataclass(frozen=True)
 class Sentence:
-    """A non-empty text and one label from ``LABELS`` per character."""
+    """A non-empty text and one tag from ``TAGS`` per character; ``labels`` are its Ent/O.
+
+    ``tags`` may also hold ``Ent``, read as ``I``. An ``I`` that starts the text or follows
+    ``O`` opens an entity and is stored as ``B``: Ent/O labels give one entity per run,
+    and sentences with the same entities are equal.
+    """
 
     text: str
-    labels: tuple[str, ...]
+    tags: tuple[str, ...]
+    labels: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "labels", tuple(self.labels))
         if not self.text:
             raise ValueError("a sentence needs at least one character")
-        if len(self.labels) != len(self.text):
-            raise ValueError(f"{len(self.text)} characters but {len(self.labels)} labels")
-        unknown = [label for label in self.labels if label not in LABELS]
-        if unknown:
-            raise ValueError(f"unknown label {unknown[0]!r}; expected one of {LABELS}")
+        if len(self.tags) != len(self.text):
+            raise ValueError(f"{len(self.text)} characters but {len(self.tags)} tags")
+        tags, previous = [], "O"
+        for tag in self.tags:
+            if tag in ("I", "Ent"):
+                tag = "B" if previous == "O" else "I"
+            elif tag not in TAGS:
+                raise ValueError(f"unknown tag {tag!r}; expected one of {TAGS} or 'Ent'")
+            tags.append(tag)
+            previous = tag
+        object.__setattr__(self, "tags", tuple(tags))
+        object.__setattr__(self, "labels", tuple("O" if t == "O" else "Ent" for t in tags))
 
 
-def read_corpus(path: str | Path, fmt: str) -> list[Sentence]:
-    """Read a file in one of ``FORMATS``; raise InputError on bad or empty input."""
+Read = list[tuple[Sentence, int]]  # each sentence with the number of spans it dropped
+
+
+def read_corpus(
+    path: str | Path, fmt: str, warn: Callable[[str], object] | None = None
+) -> list[Sentence]:
+    """Read a file in one of ``FORMATS``; raise InputError on bad or empty input.
+
+    ``warn`` gets one line when the overlap rule (module docstring) dropped spans.
+    """
     readers = {"conll": _read_conll, "cluener": _read_cluener, "label-studio": _read_label_studio}
     if fmt not in readers:
         raise ValueError(f"unknown corpus format {fmt!r}; expected one of {FORMATS}")
-    sentences = readers[fmt](Path(path))
-    if not sentences:
+    read = readers[fmt](Path(path))
+    if not read:
         raise InputError(path, "no sentences in file")
-    return sentences
+    dropped = [n for _, n in read if n]
+    if dropped and warn:
+        warn(
+            f"{path}: {sum(dropped):,} entity spans overlap a span kept before them in "
+            f"{len(dropped):,} of {len(read):,} sentences and were dropped (spans taken by "
+            "start, the longest first)"
+        )
+    return [sentence for sentence, _ in read]
 
 
 def read_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -94,11 +132,11 @@ def _position_marked(lines: list[tuple[int, str]]) -> bool:
     return False
 
 
-def _read_conll(path: Path) -> list[Sentence]:
-    sentences: list[Sentence] = []
+def _read_conll(path: Path) -> Read:
+    sentences: Read = []
     chars: list[str] = []
-    labels: list[str] = []
-    parsed: dict[str, tuple[str, str]] = {}  # line -> (character, label); lines repeat a lot
+    kinds: list[str] = []
+    parsed: dict[str, tuple[str, str]] = {}  # line -> (character, kind); lines repeat a lot
     lines = list(read_lines(path))
     marked = _position_marked(lines)
     for number, line in lines:
@@ -106,19 +144,34 @@ def _read_conll(path: Path) -> list[Sentence]:
         if line:
             if line not in parsed:
                 parsed[line] = _conll_token(path, number, line, marked)
-            char, label = parsed[line]
+            char, kind = parsed[line]
             chars.append(char)
-            labels.append(label)
+            kinds.append(kind)
         elif chars:
-            sentences.append(Sentence("".join(chars), tuple(labels)))
-            chars, labels = [], []
+            sentences.append((Sentence("".join(chars), _conll_tags(kinds)), 0))
+            chars, kinds = [], []
     if chars:
-        sentences.append(Sentence("".join(chars), tuple(labels)))
+        sentences.append((Sentence("".join(chars), _conll_tags(kinds)), 0))
     return sentences
 
 
+def _conll_tags(kinds: Sequence[str]) -> tuple[str, ...]:
+    """B/I/O tags of CoNLL tag kinds (``O``, ``Ent`` or a prefix letter), as the module
+    docstring says."""
+    tags, open_ = [], False
+    for kind in kinds:
+        if kind == "O":
+            tags.append("O")
+            open_ = False
+        else:
+            tags.append("I" if open_ and kind not in ("B", "S") else "B")
+            open_ = kind not in ("E", "S")
+    return tuple(tags)
+
+
 def _conll_token(path: Path, number: int, line: str, marked: bool) -> tuple[str, str]:
-    """Split ``line`` on its last tab or space; return (character, "Ent" or "O").
+    """Split ``line`` on its last tab or space; return (character, tag kind): ``O``,
+    ``Ent`` or the letter before ``-`` (``B``, ``I``, ``M``, ``E`` or ``S``).
 
     ``marked``: the file carries Weibo position marks ("张0"), dropped here.
     """
@@ -140,10 +193,10 @@ def _conll_token(path: Path, number: int, line: str, marked: bool) -> tuple[str,
     if not _TAG.fullmatch(tag):
         cause = f"unknown tag {quote(tag)}; expected O, Ent or B-/I-/M-/E-/S-<type>"
         raise InputError(path, cause, number)
-    return token, ("O" if tag == "O" else "Ent")
+    return token, (tag if tag in ("O", "Ent") else tag[0])
 
 
-def _read_cluener(path: Path) -> list[Sentence]:
+def _read_cluener(path: Path) -> Read:
     sentences = []
     for number, line in read_lines(path):
         if not line.strip():
@@ -159,17 +212,29 @@ def _read_cluener(path: Path) -> list[Sentence]:
     return sentences
 
 
-def _cluener_sentence(record: Any) -> Sentence:
-    """Build a sentence from one CLUENER record; ValueError names what is wrong."""
+def _cluener_sentence(record: Any) -> tuple[Sentence, int]:
+    """One CLUENER record's sentence and the number of spans it dropped; ValueError names
+    what is wrong."""
     if not isinstance(record, dict) or not isinstance(record.get("text"), str):
         raise ValueError('expected an object with a string "text"')
     text = record["text"]
     if not text:
         raise ValueError('"text" is empty')
-    labels = ["O"] * len(text)
-    for start, end in _cluener_spans(text, record.get("label") or {}):
-        labels[start : end + 1] = ["Ent"] * (end + 1 - start)
-    return Sentence(text, tuple(labels))
+    spans = ((start, end + 1) for start, end in _cluener_spans(text, record.get("label") or {}))
+    return _spans_sentence(text, spans)
+
+
+def _spans_sentence(text: str, spans: Iterable[tuple[int, int]]) -> tuple[Sentence, int]:
+    """The sentence with half-open ``spans`` as entities by the overlap rule, and the
+    number of spans it dropped."""
+    tags, kept_end, dropped = ["O"] * len(text), 0, 0
+    for start, end in sorted(set(spans), key=lambda span: (span[0], -span[1])):
+        if start < kept_end:
+            dropped += 1
+            continue
+        tags[start:end] = ["B"] + ["I"] * (end - start - 1)
+        kept_end = end
+    return Sentence(text, tuple(tags)), dropped
 
 
 def _cluener_spans(text: str, label: Any) -> Iterator[tuple[int, int]]:
@@ -203,7 +268,7 @@ def _cluener_span(text: str, kind: str, mention: str, span: Any) -> tuple[int, i
     return start, end
 
 
-def _read_label_studio(path: Path) -> list[Sentence]:
+def _read_label_studio(path: Path) -> Read:
     """Label Studio's JSON export: each task's first annotation that was not cancelled,
     else its first prediction. Errors name the line where the task starts."""
     content = "\n".join(line for _, line in read_lines(path))
@@ -232,17 +297,14 @@ def _element_line(content: str, k: int) -> int:
     return content.count("\n", 0, start) + 1
 
 
-def _label_studio_sentence(task: Any) -> Sentence:
+def _label_studio_sentence(task: Any) -> tuple[Sentence, int]:
     data = task.get("data") if isinstance(task, dict) else None
     text = data.get("text") if isinstance(data, dict) else None
     if not isinstance(text, str):
         raise ValueError('expected a task object with a string "data.text"')
     if not text:
         raise ValueError('"data.text" is empty')
-    labels = ["O"] * len(text)
-    for start, end in _label_studio_regions(task, text):
-        labels[start:end] = ["Ent"] * (end - start)
-    return Sentence(text, tuple(labels))
+    return _spans_sentence(text, _label_studio_regions(task, text))
 
 
 def _label_studio_results(task: dict) -> list[Any]:
