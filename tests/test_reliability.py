@@ -129,6 +129,22 @@ def test_prepare_warns_when_dev_is_the_test_file(tmp_path):
     assert "WARNING: data.dev and data.test are the same file" in result.stderr
 
 
+def test_prepare_warns_about_dropped_overlapping_spans(tmp_path):
+    nested = {"org": {"北京大学": [[0, 3]]}, "loc": {"北京": [[0, 1]]}, "per": {"李四": [[5, 6]]}}
+    lines = [json.dumps({"text": "北京大学的李四", "label": nested}, ensure_ascii=False)] * 2
+    corpus = tmp_path / "corpus"
+    write(corpus / "train.json", "\n".join(lines))
+    write(corpus / "test.json", lines[0])
+    data = {"dir": str(corpus), "train": "train.json", "dev": "train.json", "test": "test.json"}
+    data |= {"format": "cluener"}
+    result = stage(tmp_path / "work", "prepare", data=data)
+    assert result.returncode == 0, result.stderr
+    assert "WARNING: " in result.stderr
+    assert "test.json: 1 entity spans overlap a span kept before them in 1 of 1" in result.stderr
+    row = json.loads((tmp_path / "work/data/prepared/test.jsonl").read_text(encoding="utf-8"))
+    assert row["tags"] == ["B", "I", "I", "I", "O", "B", "I"]
+
+
 def test_prepare_refuses_an_unlabelled_test_file(tmp_path):
     corpus = tmp_path / "corpus"
     write(corpus / "train.txt", CONLL)
