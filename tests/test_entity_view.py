@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -16,6 +17,7 @@ from conftest import tiny_sentences, write_conll
 
 from enttag.cli import main
 from enttag.data.readers import read_corpus
+from enttag.entities import bio_spans
 from enttag.errors import InputError
 from enttag.experiments.entity_view import (
     ViewSentence,
@@ -25,8 +27,8 @@ from enttag.experiments.entity_view import (
     span_classes,
 )
 from enttag.formats import label_studio_task
-from enttag.labels import ENT, spans, spans_from_probs
-from enttag.report.spans import view_rows, worst_sentences
+from enttag.labels import ENT, spans, spans_from_probs, tag_ids
+from enttag.report.spans import Tagged, view_rows, worst_sentences
 
 
 class SpanCounter(HTMLParser):
@@ -96,15 +98,16 @@ def test_view_rows_add_probs_and_a_seeded_sample_of_correct_sentences():
     gold = [np.array(x) for x in ([0, 0, 1, 1], [0, 0], [0, 0, 1, 1], [0, 0], [0, 0])]
     pred = [np.array(x) for x in ([0, 1, 1, 1], [0, 0], [0, 0, 1, 1], [1, 1], [0, 0])]
     probs = [np.where(p == ENT, 0.9, 0.1) for p in pred]
-    worst = worst_sentences(texts, gold, pred, 10)
-    rows = view_rows(worst, texts, gold, pred, probs, n_correct=2, seed=0)
+    tagged = Tagged(texts, gold, pred, [spans(g) for g in gold])
+    worst = worst_sentences(tagged, 10)
+    rows = view_rows(worst, tagged, probs, n_correct=2, seed=0)
     assert rows[: len(worst)] == [
         w | {"p_ent": [round(p, 3) for p in probs[w["index"]]]} for w in worst
     ]
     correct = rows[len(worst) :]
     assert len(correct) == 2 and all(r["errors"] == 0 for r in correct)
     assert [r["index"] for r in correct] == sorted(r["index"] for r in correct)
-    again = view_rows(worst, texts, gold, pred, probs, n_correct=2, seed=0)
+    again = view_rows(worst, tagged, probs, n_correct=2, seed=0)
     assert again == rows
     counter = parse(errors_page(rows))
     assert counter.texts == [r["text"] for r in rows]
@@ -113,6 +116,25 @@ def test_view_rows_add_probs_and_a_seeded_sample_of_correct_sentences():
     cells = svg.iter("{http://www.w3.org/1999/xhtml}td")
     texts = ["".join(td.itertext()) for td in cells if td.get("class") == "text"]
     assert texts == [r["text"] for r in rows]
+
+
+def test_touching_gold_entities_show_as_two_with_a_bar_between():
+    text = "他在北京上海工作"
+    gold = [np.array([1, 1, 0, 0, 0, 0, 1, 1])]
+    entities = [bio_spans(tag_ids(list("OOBIBIOO")))]
+    tagged = Tagged([text], gold, gold, entities)  # an Ent/O run over both: a merge
+    rows = view_rows(worst_sentences(tagged, 5), tagged, [np.full(8, 0.9)], n_correct=0, seed=0)
+    assert [r["gold_spans"] for r in rows] == [[[2, 4, "北京"], [4, 6, "上海"]]]
+    assert rows[0]["pred_spans"] == [[2, 6, "北京上海"]]
+    page = errors_page(rows)
+    assert "0 character errors; merged 1" in page
+    marks = re.findall(r'<span class="([^"]+)" data-(gold|pred)="(\d)">', page)
+    assert marks == [("g", "gold", "0"), ("p boundary", "pred", "0")] + [
+        ("g joined", "gold", "1"),
+        ("p boundary", "pred", "0"),
+    ]
+    assert ".joined { border-left: 2px solid #222; }" in page
+    assert parse(page).texts == [text]
 
 
 def write_tasks(path: Path, tasks: list) -> Path:

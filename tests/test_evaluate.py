@@ -7,10 +7,15 @@ Two sentences, 11 characters (0 = Ent, 1 = O):
     at 0.5    E O E O E O O | E E E O
 
 Ent: TP 4 (chars 0, 4, 8, 9), FN 1 (char 1), FP 2 (chars 2, 7); O: TN 4.
-Spans: gold (0,2) (4,5) | (1,3); predicted (0,1) (2,3) (4,5) | (0,3): one exact match;
-(0,1) too short, (2,3) spurious, (0,3) too long.
+Spans (runs of Ent): gold (0,2) (4,5) | (1,3); predicted (0,1) (2,3) (4,5) | (0,3): one
+exact match.
+Entities: the gold tags are B I O O B O O | O B B O, so the second sentence holds two
+touching entities (1,2) (2,3), one run of Ent. Predicted entities are the runs: (4,5) is
+exact, (0,1) a boundary error on (0,2), (2,3) spurious, (0,3) merges (1,2) and (2,3):
+1 correct of 4 predicted and 4 gold.
 At the dev threshold 0.35 the second character is Ent too: TP 5, FN 0, FP 2.
-The baseline says Ent for the first two characters only: TP 2, FN 3, FP 0.
+The baseline says Ent for the first two characters only: TP 2, FN 3, FP 0; one entity,
+(0,2), exact.
 """
 
 from __future__ import annotations
@@ -19,10 +24,13 @@ import numpy as np
 import pytest
 from shipped import section
 
+from enttag.entities import bio_spans
 from enttag.errors import EnttagError
-from enttag.report.evaluate import check_supports, report_text, score_split
+from enttag.labels import tag_ids
+from enttag.report.evaluate import check_supports, ci, report_text, score_split
 
 GOLD = [np.array([0, 0, 1, 1, 0, 1, 1]), np.array([1, 0, 0, 1])]
+ENTITIES = [bio_spans(tag_ids(t)) for t in ("BIOOBOO", "OBBO")]
 P_ENT = [np.array([0.9, 0.4, 0.6, 0.1, 0.8, 0.2, 0.1]), np.array([0.7, 0.55, 0.6, 0.2])]
 BASELINE = [np.array([0.6, 0.6, 0, 0, 0, 0, 0]), np.zeros(4)]
 
@@ -37,6 +45,7 @@ def scores():
     return score_split(
         GOLD,
         P_ENT,
+        entities=ENTITIES,
         cfg=section("evaluate", bootstrap=50),
         cut=0.5,
         threshold=0.35,
@@ -66,7 +75,7 @@ def test_per_class_report_is_the_hand_computed_one(scores):
     assert m["ent_share"] == pytest.approx(5 / 11) and m["pred_ent_share"] == pytest.approx(6 / 11)
 
 
-def test_spans_error_kinds_threshold_and_baseline_are_hand_computed(scores):
+def test_spans_entities_threshold_and_baseline_are_hand_computed(scores):
     m = scores.metrics
     p, r = 1 / 4, 1 / 3
     assert m["spans"] == pytest.approx(
@@ -79,13 +88,22 @@ def test_spans_error_kinds_threshold_and_baseline_are_hand_computed(scores):
             "exact_matches": 1,
         }
     )
-    assert m["error_kinds"] == {
-        "missed": 0,
-        "spurious": 1,
-        "too_long": 1,
-        "too_short": 1,
-        "other_boundary": 0,
+    assert ENTITIES == [[(0, 2), (4, 5)], [(1, 2), (2, 3)]]
+    entities = m["entities"]
+    assert entities["precision"] == entities["recall"] == entities["f1"] == 1 / 4
+    assert (entities["correct"], entities["predicted"], entities["gold"]) == (1, 4, 4)
+    assert entities["kinds"] == {
+        "exact": {"predicted": 1, "gold": 1},
+        "boundary": {"predicted": 1, "gold": 1},
+        "merged": {"predicted": 1, "gold": 2},
+        "split": {"predicted": 0, "gold": 0},
+        "missed": {"predicted": 0, "gold": 0},
+        "spurious": {"predicted": 1, "gold": 0},
     }
+    base = m["baseline"]["entities"]
+    assert (base["precision"], base["recall"], base["f1"]) == (1.0, 1 / 4, 2 / 5)
+    assert entities["baseline_lift"]["f1_diff"] == pytest.approx(1 / 4 - 2 / 5)
+    assert entities["beats_baseline"] in ("no", "not distinguishable")
     tuned_p, tuned_r, tuned_f1 = prf(5, 2, 0)
     tuned = m["at_dev_threshold"]
     assert tuned["threshold"] == 0.35
@@ -104,6 +122,13 @@ def test_report_text_and_support_check(scores):
     text = report_text("test", scores)
     assert text.startswith("test: 11 characters scored\n")
     assert f"(linear-chain CRF): Ent F1 {4 / 7:.4f}; paired lift {8 / 11 - 4 / 7:+.4f}" in text
+    lines = text.splitlines()
+    assert lines[lines.index("system            P       R       F1 [95% CI]") + 1 :][:2] == [
+        f"shipped           0.2500  0.2500  0.2500 {ci(scores.metrics['entities']['f1_ci'])}",
+        f"linear-chain CRF  1.0000  0.2500  0.4000 "
+        f"{ci(scores.metrics['baseline']['entities']['f1_ci'])}",
+    ]
+    assert "  shipped - baseline: -0.1500 95% CI [" in text
     check_supports("test", scores.metrics, 11)
     for wrong in (10, 12):
         with pytest.raises(

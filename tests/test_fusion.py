@@ -155,6 +155,8 @@ def test_report_and_metrics_hold_three_systems(fused_repo):
         "encoder_lift_lo",
         "encoder_beats_baseline",
         "fused_minus_encoder",
+        "encoder_entity_f1",
+        "entity_beats_baseline",
     ):
         assert key in lean
     assert lean["encoder_beats_baseline"] in ("yes", "no", "not distinguishable")
@@ -164,6 +166,7 @@ def test_report_and_metrics_hold_three_systems(fused_repo):
         "encoder alone",
         "linear-chain CRF",
         "shipped - encoder",
+        "encoder alone - baseline: ",
     ):
         assert line in text
 

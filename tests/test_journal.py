@@ -35,9 +35,15 @@ def full_report(seed: int, ci: tuple[float, float]) -> dict:
         "verdict_reason": "learned: above chance",
         "mcc": 0.5,
         "spans": {"f1": 0.6},
-        "baseline": {"kind": "crf", "ent_f1": 0.5},
+        "baseline": {"kind": "crf", "ent_f1": 0.5, "entities": {"f1": 0.45}},
         "baseline_lift": {"ent_f1_diff": 0.1, "ci": [0.05, 0.15]},
         "beats_baseline": "yes",
+        "entities": {
+            "f1": 0.55,
+            "f1_ci": [0.5, 0.6],
+            "baseline_lift": {"f1_diff": 0.1, "ci": [-0.01, 0.2]},
+            "beats_baseline": "not distinguishable",
+        },
         "at_dev_threshold": {
             "threshold": 0.4,
             "ent_precision": 0.7,
@@ -185,7 +191,7 @@ def test_journal_text_table_sections_and_pending(show):
     assert "[journal/main-errors_test.jsonl](journal/main-errors_test.jsonl)" in text
     assert "No `plots/loss.png` in this run's commit." in text
     assert "| dev-tuned | 0.400 | 0.7000 | 0.8000 | 0.7500 | 0.7400 |" in text
-    assert "| learned | yes |" in text  # beats_baseline in the table
+    assert "| learned | yes | 0.5500 | not distinguishable |" in text  # and the entities
     assert "beats baseline: yes" in text  # and in each section
     assert "0.7500 (t=0.400)" in text and "[0.6000, 0.9000]" in text
     w4 = text.split("\n## w4\n", 1)[1]

@@ -54,6 +54,7 @@ def test_every_character_of_long_sentences_is_scored_once(long_repo):
         assert supports == stats[split]["characters"]
         confusion = metrics["confusion"]
         assert sum(n for row in confusion.values() for n in row.values()) == supports
+        assert metrics["entities"]["gold"] == stats[split]["entities"]
     errors = [json.loads(line) for line in (repo / "metrics/errors_test.jsonl").open()]
     for row in errors:  # per-sentence predictions are aligned with the text
         assert all(text == row["text"][s:e] for s, e, text in row["pred_spans"])

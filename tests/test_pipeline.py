@@ -33,6 +33,7 @@ def test_repro_writes_every_output(repo):
         "ent_f1_ci",
         "baseline",
         "spans",
+        "entities",
     }
     lean = json.loads((repo / "metrics/test.json").read_text())
     assert set(lean) == {
@@ -50,12 +51,22 @@ def test_repro_writes_every_output(repo):
         "lift",
         "lift_lo",
         "lift_hi",
+        "entity_f1",
+        "entity_f1_lo",
+        "entity_f1_hi",
+        "baseline_entity_f1",
+        "entity_lift",
+        "entity_lift_lo",
+        "entity_lift_hi",
+        "entity_beats_baseline",
         "tuned_ent_f1",
         "best_dev_ent_f1",
         "best_step",
     }
     assert lean["ent_f1"] == full["Ent"]["f1-score"] and lean["verdict"] == full["verdict"]
     assert [lean["ent_f1_lo"], lean["ent_f1_hi"]] == full["ent_f1_ci"]
+    assert lean["entity_f1"] == full["entities"]["f1"]
+    assert full["entities"]["gold"] == stats["test"]["entities"]  # the corpus's entities
     assert set(json.loads((repo / "metrics/timing.json").read_text())) == {
         "train_seconds",
         "train_chars_per_s",
@@ -117,8 +128,9 @@ def test_experiment_variant_and_comparison(repo, experiments):
 def test_exp_show_stays_small_and_compare_is_readable_in_200_columns(repo, experiments):
     csv = run(["dvc", "exp", "show", "--only-changed", "--csv"], repo).stdout
     header = csv.splitlines()[0].split(",")
-    # ~120 with full reports; +view_test.jsonl (a plot dep), +models/tagger.pkl (evaluate's)
-    assert len(header) < 33, header
+    # ~120 with full reports; +view_test.jsonl (a plot dep), +models/tagger.pkl (evaluate's),
+    # +8 entity metrics
+    assert len(header) < 41, header
     assert {"ent_f1", "train.ent_weight", "train.head_lr"} <= set(header)
     assert not any(c.startswith(("Ent.", "macro avg", "vocab.", "dev.", "fit.")) for c in header)
     full = run(["dvc", "exp", "show", "--csv"], repo).stdout.splitlines()[0].split(",")
@@ -139,7 +151,7 @@ def test_exp_show_stays_small_and_compare_is_readable_in_200_columns(repo, exper
     table = "\n".join(lines)
     assert "…" not in table and max(map(len, lines)) <= 200, table
     columns = next(line for line in lines if "Experiment" in line).split()
-    assert columns[:9] == [
+    assert columns[:11] == [
         "Experiment",
         "ent_precision",
         "ent_recall",
@@ -149,8 +161,10 @@ def test_exp_show_stays_small_and_compare_is_readable_in_200_columns(repo, exper
         "macro_f1",
         "verdict",
         "beats_baseline",
+        "entity_f1",
+        "entity_beats_baseline",
     ]
-    assert sorted(columns[9:]) == ["train.ent_weight", "train.head_lr"]
+    assert sorted(columns[11:]) == ["train.ent_weight", "train.head_lr"]
     # then the runs pooled over seeds (here one seed each), against the best one
     groups = [line.split("  ") for line in below.strip().splitlines()[2:]]
     standings = [[c.strip() for c in g if c.strip()][2] for g in groups]
@@ -160,5 +174,5 @@ def test_exp_show_stays_small_and_compare_is_readable_in_200_columns(repo, exper
     assert all(single in s and "; beats baseline: " in s for s in standings[1:])
     rows = [line for line in lines if "main" in line or "[" in line]
     verdicts = [v for row in rows for v in row.split() if v in {"learned", "chance", "collapsed"}]
-    beats = [b for row in rows for b in ("yes", "no", "not distinguishable") if f" {b} " in row]
-    assert len(verdicts) == 3 and len(beats) == 3
+    beats = ("yes", "no", "not distinguishable")  # Ent F1's and entity F1's, per row
+    assert len(verdicts) == 3 and all(any(f" {b} " in row for b in beats) for row in rows)

@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
 
-from enttag.labels import ENT, OUTSIDE, spans
-from enttag.report.spans import error_kinds, span_scores, worst_sentences
+from enttag.entities import bio_spans
+from enttag.labels import ENT, OUTSIDE, spans, tag_ids
+from enttag.report.spans import Tagged, entity_errors, span_scores, view_rows, worst_sentences
 
-NONE = {"missed": 0, "spurious": 0, "too_long": 0, "too_short": 0, "other_boundary": 0}
+NONE = {"boundary": 0, "merged": 0, "split": 0, "missed": 0, "spurious": 0}
 
 
 def tags(marks: str) -> np.ndarray:
@@ -12,8 +13,14 @@ def tags(marks: str) -> np.ndarray:
     return np.array([ENT if c == "E" else OUTSIDE for c in marks])
 
 
-def kinds(gold: str, pred: str) -> dict[str, int]:
-    return error_kinds(tags(gold), tags(pred))
+def entities(marks: str) -> list[tuple[int, int]]:
+    """``"BI.B"`` -> the entities of those B/I/O tags."""
+    return bio_spans(tag_ids(["O" if c == "." else c for c in marks]))
+
+
+def errors(gold: str, pred: str) -> dict[str, int]:
+    """Entity errors of gold B/I/O tags against predicted Ent/O labels (its runs)."""
+    return entity_errors(entities(gold), spans(tags(pred)))
 
 
 def test_spans_are_maximal_half_open_runs_of_ent():
@@ -23,13 +30,14 @@ def test_spans_are_maximal_half_open_runs_of_ent():
     assert spans(np.array([], dtype=int)) == []
 
 
-def test_adjacent_entities_merge_into_one_span():
-    # Caveat: "北京上海" is two gold entities, but with no O between them the Ent/O
-    # tags hold one span, and predicting that one span counts as an exact match.
+def test_adjacent_entities_merge_into_one_span_but_not_into_one_entity():
+    # Caveat of span F1: "北京上海" is two gold entities, but with no O between them the
+    # Ent/O labels hold one span, and predicting that one span counts as an exact match.
     gold = tags("EEEE.")
     assert spans(gold) == [(0, 4)]
     assert span_scores([gold], [gold])["gold_spans"] == 1
-    assert kinds("EEEE.", "EEEE.") == NONE
+    # against the corpus's entities the same prediction merges two
+    assert errors("BIBI.", "EEEE.") == NONE | {"merged": 1}
 
 
 def test_span_scores_count_only_exact_matches():
@@ -67,63 +75,68 @@ def test_span_scores_refuse_misaligned_sentences():
 @pytest.mark.parametrize(
     ("gold", "pred", "expected"),
     [
-        ("..EEE...", "..EEE...", {}),
-        ("..EEE...", ".EEEE...", {"too_long": 1}),
-        ("..EEE...", "..EEEEE.", {"too_long": 1}),
-        ("..EEE...", "..EE....", {"too_short": 1}),
-        ("..EEE...", "...E....", {"too_short": 1}),
-        ("..EEEEE.", "..EE.EE.", {"too_short": 2}),  # a gold span split in two
-        ("..EEE...", "........", {"missed": 1}),
+        ("..BII...", "..EEE...", {}),
+        ("..BII...", ".EEEE...", {"boundary": 1}),
+        ("..BII...", "..EE....", {"boundary": 1}),
+        ("..BII...", "...EEE..", {"boundary": 1}),  # shifted
+        ("..BIIII.", "..EE.EE.", {"split": 1}),  # one gold entity, two predicted
+        ("..BII...", "........", {"missed": 1}),
         ("........", ".EE.....", {"spurious": 1}),
-        ("..EEE...", "...EEE..", {"other_boundary": 1}),  # shifted
-        (".EE.EE..", ".EEEEE..", {"other_boundary": 1}),  # merged
-        ("EE..E..E", "EEE.....", {"too_long": 1, "missed": 2}),
-        ("EE....E.", "EE.EE...", {"spurious": 1, "missed": 1}),
+        (".BI.BI..", ".EEEEE..", {"merged": 1}),
+        ("BIBI....", "EEEE....", {"merged": 1}),  # touching entities, one run
+        ("BI..B..B", "EEE.....", {"boundary": 1, "missed": 2}),
+        ("BI....B.", "EE.EE...", {"spurious": 1, "missed": 1}),
     ],
 )
-def test_error_kinds(gold, pred, expected):
-    assert kinds(gold, pred) == NONE | expected
+def test_entity_errors_count_each_error_once(gold, pred, expected):
+    assert errors(gold, pred) == NONE | expected
 
 
-TEXTS = ["北京是首都", "我在上海和杭州", "今天天气好", "张三来了"]
-GOLD = [tags("EE..."), tags("..EE.EE"), tags("....."), tags("EE..")]
-PRED = [tags("EEE.."), tags("...E..."), tags("E...."), tags("EE..")]
+TEXTS = ["北京是首都", "我在上海和杭州", "今天天气好", "张三来了", "北京上海"]
+GOLD_TAGS = ["BI...", "..BI.BI", ".....", "BI..", "BIBI"]
+PRED = [tags("EEE.."), tags("...E..."), tags("E...."), tags("EE.."), tags("EEEE")]
+TAGGED = Tagged(
+    TEXTS,
+    [tags(g.replace("B", "E").replace("I", "E")) for g in GOLD_TAGS],
+    PRED,
+    [entities(g) for g in GOLD_TAGS],
+)
 
 
-def test_worst_sentences_most_errors_first_ties_by_index():
-    worst = worst_sentences(TEXTS, GOLD, PRED, 10)
-    assert [w["index"] for w in worst] == [1, 0, 2]  # errors 3, 1, 1; sentence 3 is right
-    assert [w["errors"] for w in worst] == [3, 1, 1]
-    assert [w["index"] for w in worst_sentences(TEXTS, GOLD, PRED, 2)] == [1, 0]
-    assert worst_sentences(TEXTS, GOLD, PRED, 0) == []
+def test_worst_sentences_most_character_then_entity_errors_first():
+    worst = worst_sentences(TAGGED, 10)
+    # character errors 3, 1, 1, 0 (a merge only); sentence 3 is right
+    assert [w["index"] for w in worst] == [1, 0, 2, 4]
+    assert [w["errors"] for w in worst] == [3, 1, 1, 0]
+    assert [w["index"] for w in worst_sentences(TAGGED, 2)] == [1, 0]
+    assert worst_sentences(TAGGED, 0) == []
 
 
-def test_worst_sentences_entries():
-    first = worst_sentences(TEXTS, GOLD, PRED, 1)[0]
+def test_worst_sentences_entries_show_the_corpus_entities():
+    first, *_, merged = worst_sentences(TAGGED, 10)
     assert first == {
         "index": 1,
         "text": "我在上海和杭州",
         "errors": 3,
         "gold_spans": [[2, 4, "上海"], [5, 7, "杭州"]],
         "pred_spans": [[3, 4, "海"]],
-        "error_kinds": NONE | {"too_short": 1, "missed": 1},
+        "error_kinds": NONE | {"boundary": 1, "missed": 1},
     }
+    assert merged["gold_spans"] == [[0, 2, "北京"], [2, 4, "上海"]]
+    assert merged["pred_spans"] == [[0, 4, "北京上海"]]
+    assert merged["error_kinds"] == NONE | {"merged": 1}
 
 
-def test_worst_sentences_refuse_texts_of_the_wrong_length():
+def test_a_merge_without_character_errors_is_not_sampled_as_correct():
+    rows = view_rows([], TAGGED, [np.zeros(len(t)) for t in TEXTS], n_correct=5, seed=0)
+    assert [r["index"] for r in rows] == [3]
+
+
+def test_tagged_refuses_misaligned_texts_and_entities():
     with pytest.raises(ValueError, match="texts"):
-        worst_sentences(["北京"] + TEXTS[1:], GOLD, PRED, 1)
-
-
-def test_every_predicted_span_is_one_kind_or_an_exact_match():
-    rng = np.random.default_rng(0)
-    for _ in range(200):
-        gold, pred = (np.where(rng.random(20) < 0.4, ENT, OUTSIDE) for _ in range(2))
-        k = error_kinds(gold, pred)
-        exact = len(set(spans(gold)) & set(spans(pred)))
-        pred_kinds = k["spurious"] + k["too_long"] + k["too_short"] + k["other_boundary"]
-        assert pred_kinds + exact == len(spans(pred))
-        assert k["missed"] <= len(spans(gold)) - exact
+        Tagged(["北京"] + TEXTS[1:], TAGGED.gold, PRED, TAGGED.gold_entities)
+    with pytest.raises(ValueError, match="entities of 4"):
+        Tagged(TEXTS, TAGGED.gold, PRED, TAGGED.gold_entities[:4])
 
 
 def iob2(labels: np.ndarray) -> list[str]:

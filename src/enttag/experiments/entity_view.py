@@ -3,8 +3,10 @@
 Every character is shown once. Gold spans are underlined (red when no prediction
 touches them: a miss); predicted spans are highlighted, green when they equal a
 gold span, orange when they touch no gold span (spurious), yellow for a boundary
-error; without gold every predicted span is blue. Hovering a character shows its
-P(Ent) (a ``title`` attribute). Inline CSS only: no script, no network.
+error; without gold every predicted span is blue. A span that starts where the one
+before it ends (two entities with no character between them) opens with a dark bar,
+so touching entities stay two. Hovering a character shows its P(Ent) (a ``title``
+attribute). Inline CSS only: no script, no network.
 
 Each marked span is one or more ``<span data-gold="k">`` / ``<span data-pred="k">``
 segments (k numbers the spans of one sentence), so a page's spans can be counted.
@@ -38,6 +40,7 @@ td.notes { font-size: 0.85em; color: #555; width: 14em; }
 .p.spurious { background: #ffb366; }
 .p.boundary { background: #ffe066; }
 .p.pred { background: #a9ccff; }
+.joined { border-left: 2px solid #222; }
 """
 
 LEGEND_GOLD = (
@@ -46,6 +49,7 @@ LEGEND_GOLD = (
     ("p exact", "predicted, exact match"),
     ("p boundary", "predicted, wrong boundary"),
     ("p spurious", "predicted, no gold entity"),
+    ("g joined", "bar: where touching entities meet"),
 )
 LEGEND_PRED = (("p pred", "predicted entity"),)
 
@@ -86,6 +90,11 @@ def _owner(spans: Sequence[Span], i: int) -> int | None:
     return next((k for k, (a, b) in enumerate(spans) if a <= i < b), None)
 
 
+def _joined(spans: Sequence[Span], k: int, i: int) -> str:
+    """`` joined`` at character ``i`` if span ``k`` starts there, where span ``k - 1`` ends."""
+    return " joined" if k and i == spans[k][0] == spans[k - 1][1] else ""
+
+
 def sentence_html(s: ViewSentence) -> str:
     """The sentence's characters, in segments where the gold and predicted span stay the same."""
     if len(s.p_ent) != len(s.text):
@@ -100,9 +109,11 @@ def sentence_html(s: ViewSentence) -> str:
         )
         g, p = _owner(gold, a), _owner(s.pred, a)
         if p is not None:
-            chars = f'<span class="{pred_cls[p]}" data-pred="{p}">{chars}</span>'
+            cls = pred_cls[p] + _joined(s.pred, p, a)
+            chars = f'<span class="{cls}" data-pred="{p}">{chars}</span>'
         if g is not None:
-            chars = f'<span class="{gold_cls[g]}" data-gold="{g}">{chars}</span>'
+            cls = gold_cls[g] + _joined(gold, g, a)
+            chars = f'<span class="{cls}" data-gold="{g}">{chars}</span>'
         parts.append(chars)
     return "".join(parts)
 
@@ -178,31 +189,36 @@ def as_svg(title: str, intro: str, sections: Sections, width: int = 1000) -> str
     )
 
 
+def _wrong(row: dict) -> bool:
+    return bool(row["errors"] or any(row["error_kinds"].values()))
+
+
 def from_row(row: dict) -> ViewSentence:
     """A ViewSentence from a ``metrics/view_test.jsonl`` row (as written by evaluate)."""
-    kinds = ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in row["error_kinds"].items() if n)
+    kinds = ", ".join(f"{k} {n}" for k, n in row["error_kinds"].items() if n)
     return ViewSentence(
         text=row["text"],
         pred=[(s, e) for s, e, _ in row["pred_spans"]],
         p_ent=row["p_ent"],
         gold=[(s, e) for s, e, _ in row["gold_spans"]],
         label=f"#{row['index']}",
-        notes=f"{row['errors']} character errors: {kinds}" if row["errors"] else "correct",
+        notes=f"{row['errors']} character errors; {kinds}" if _wrong(row) else "correct",
     )
 
 
 def errors_sections(rows: Sequence[dict]) -> tuple[str, str, Sections]:
     """Title, introduction and sections of the test view: sentences with errors first
-    (most first, as in ``errors_test.jsonl``), then the sample without errors."""
-    wrong = [from_row(r) for r in rows if r["errors"]]
-    right = [from_row(r) for r in rows if not r["errors"]]
+    (as in ``errors_test.jsonl``), then the sample without errors."""
+    wrong = [from_row(r) for r in rows if _wrong(r)]
+    right = [from_row(r) for r in rows if not _wrong(r)]
     return (
         "Test sentences: gold against predicted entities",
-        "The sentences with the most character errors (as in metrics/errors_test.jsonl), "
-        "then a seeded random sample of sentences without errors. Hover a character for "
-        "its P(Ent) (in the HTML page).",
+        "The sentences with the most character errors, then entity errors (as in "
+        "metrics/errors_test.jsonl), then a seeded random sample of sentences without "
+        "errors. Gold entities are the corpus's; predicted ones are runs of Ent. Hover a "
+        "character for its P(Ent) (in the HTML page).",
         [
-            (f"{len(wrong)} sentences with the most character errors", wrong),
+            (f"{len(wrong)} sentences with the most errors", wrong),
             (f"{len(right)} sentences without errors (random sample)", right),
         ],
     )

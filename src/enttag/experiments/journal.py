@@ -3,7 +3,8 @@
 At the top, the seed groups (runs that differ only in ``train.seed``, see
 :mod:`enttag.experiments.seeds`): mean test Ent F1, min–max over seeds and n, each
 against the best group by a hierarchical bootstrap. Then a table of every finished run,
-the baseline commit and its experiments, sorted by test Ent F1; each run is compared
+the baseline commit and its experiments, sorted by test Ent F1, with entity F1 and
+whether it beats the baseline's where the run has them; each run is compared
 with the best one by a paired bootstrap of the Ent F1 difference over the same
 resampled test sentences (from the runs' committed per-sentence counts): ``worse`` when
 the 95% interval of the difference lies below 0, else ``not distinguishable from best``.
@@ -114,8 +115,9 @@ def table(runs: list[Run]) -> str:
     """The comparison table of finished runs, already ranked."""
     lines = [
         "| # | Run | Params vs baseline | Ent P | Ent R | Ent F1 [95% CI] | macro F1 "
-        "| Verdict | Beats baseline | Ent F1 @ dev threshold | vs best run (paired Ent F1 diff) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| Verdict | Beats baseline | Entity F1 | Entity F1 beats baseline "
+        "| Ent F1 @ dev threshold | vs best run (paired Ent F1 diff) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for i, r in enumerate(runs, 1):
         m = r.test
@@ -126,7 +128,9 @@ def table(runs: list[Run]) -> str:
             f"| {i} | [{r.name}](#{anchor(r.name)}) | {params_text(r.changed)} "
             f"| {m['ent_precision']:.4f} | {m['ent_recall']:.4f} "
             f"| {r.ent_f1:.4f} {ci(ent_f1_ci(r))} | {m['macro_f1']:.4f} "
-            f"| {m.get('verdict', 'n/a')} | {m.get('beats_baseline', 'n/a')} | {at_threshold} "
+            f"| {m.get('verdict', 'n/a')} | {m.get('beats_baseline', 'n/a')} "
+            f"| {fmt(m.get('entity_f1', 'n/a'))} | {m.get('entity_beats_baseline', 'n/a')} "
+            f"| {at_threshold} "
             f"| {standing(r, runs[0])} |"
         )
     return "\n".join(lines) + "\n"

@@ -30,11 +30,12 @@ DVC's queue is single-host; the shards are how the work is spread.
 
 ``enttag compare`` runs one plain ``dvc exp show`` (:func:`compare_command`): the params
 that vary across the runs (``--only-changed``), the headline test metrics (Ent
-precision/recall/F1 and its interval, macro F1, verdict, ``beats_baseline``, and the
-encoder-alone keys of a fused model when present), best Ent F1 first; then the seed
-groups, best mean first, each against the best group by the hierarchical bootstrap
-(``worse``, ``better`` or ``not distinguishable from best``, with the seeds it rests on),
-with their verdicts and ``beats_baseline`` counted over seeds.
+precision/recall/F1 and its interval, macro F1, verdict, ``beats_baseline``, entity F1
+and ``entity_beats_baseline``, and the encoder-alone keys of a fused model when
+present), best Ent F1 first; then the seed groups, best mean first, each against the
+best group by the hierarchical bootstrap (``worse``, ``better`` or ``not distinguishable
+from best``, with the seeds it rests on), with their verdicts and ``beats_baseline``
+counted over seeds.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ HEADLINE = (
     "macro_f1",
     "verdict",
     "beats_baseline",
+    "entity_f1",
+    "entity_beats_baseline",
     # a CRF+encoder fusion's encoder alone; columns only where metrics/test.json has them
     "encoder_ent_f1",
     "encoder_beats_baseline",

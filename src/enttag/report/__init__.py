@@ -1,1 +1,1 @@
-"""The evaluate stage: reports, bootstrap intervals, verdicts, spans and error kinds."""
+"""The evaluate stage: reports, bootstrap intervals, verdicts, spans, entities and error kinds."""

@@ -6,15 +6,18 @@ one by one would make the intervals too narrow. A comparison of two systems resa
 the same sentences for both (a paired bootstrap): "A beats B" is ``yes`` when the 95%
 interval of the Ent F1 difference lies entirely above 0, ``no`` when entirely below,
 ``not distinguishable`` when it straddles 0 (two overlapping per-run intervals are
-no such test).
+no such test). Every resample comes from :func:`draws`: with the same sentences,
+``n_boot`` and ``seed``, character and entity scores are taken over the same draws.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from enttag.entities import COUNTS, Spans, entity_counts, entity_prf
 from enttag.labels import Seqs, check_aligned, checked, lengths
 from enttag.metrics.counts import confusion, counts_by_sentence, scores
 
@@ -28,7 +31,7 @@ def beats(diff_ci: list[float]) -> str:
     return BEATS[0] if lo > 0 else BEATS[1] if hi < 0 else BEATS[2]
 
 
-def _draws(n: int, n_boot: int, seed: int) -> np.ndarray:
+def draws(n: int, n_boot: int, seed: int) -> np.ndarray:
     """(n_boot, n): how often each of n rows is drawn, n draws with replacement a row."""
     rng = np.random.default_rng(seed)
     return np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(n_boot)])
@@ -36,7 +39,7 @@ def _draws(n: int, n_boot: int, seed: int) -> np.ndarray:
 
 def _resample(counts: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
     """(n_boot, k) column totals of ``counts`` rows drawn with replacement, n rows a draw."""
-    return _draws(len(counts), n_boot, seed) @ counts
+    return draws(len(counts), n_boot, seed) @ counts
 
 
 def _ci(values: np.ndarray, alpha: float) -> list[float]:
@@ -81,7 +84,7 @@ def pooled_f1_diff(
     shape = arrays[0].shape
     if len(shape) != 2 or shape[1] != 4 or any(a.shape != shape for a in arrays):
         raise ValueError(f"need (n, 4) count arrays of one shape, got {[a.shape for a in arrays]}")
-    weights = _draws(shape[0], n_boot, seed)
+    weights = draws(shape[0], n_boot, seed)
     f1 = np.stack([scores(weights @ a)["ent_f1"] for a in arrays], axis=1)  # (n_boot, runs)
     rng = np.random.default_rng([seed, 1])  # seed draws, apart from the sentence draws
     k = len(runs)
@@ -156,4 +159,40 @@ def summary(
         lift = _lift(totals, boot, alpha)
         out["beats_baseline"] = lift.pop("beats")
         out["baseline_lift"] = lift
+    return out
+
+
+def entity_summary(
+    gold: Sequence[Spans],
+    pred: Sequence[Spans],
+    *,
+    n_boot: int,
+    seed: int,
+    baseline: Sequence[Spans] | None = None,
+    alpha: float = 0.05,
+) -> dict[str, Any]:
+    """Strict entity precision, recall and F1 (:mod:`enttag.entities`) of one system, the
+    F1's sentence-bootstrap interval and the entity counts.
+
+    The resampled sentences are those of :func:`summary` with the same sentences,
+    ``n_boot`` and ``seed``. ``baseline`` (another system's entities of the same
+    sentences) adds ``baseline_lift``, this F1 minus the baseline's over the same draws,
+    and ``beats_baseline``.
+    """
+    counts = entity_counts(gold, pred)
+    if baseline is not None:
+        counts = np.hstack([counts, entity_counts(gold, baseline)])
+    k = len(COUNTS)
+    totals, boot = counts.sum(axis=0), draws(len(counts), n_boot, seed) @ counts
+    f1 = entity_prf(boot[:, :k])["f1"]
+    out: dict[str, Any] = {
+        **entity_prf(totals[:k]),
+        "f1_ci": _ci(f1, alpha),
+        **{name: int(n) for name, n in zip(COUNTS, totals[:k], strict=True)},
+    }
+    if baseline is not None:
+        interval = _ci(f1 - entity_prf(boot[:, k:])["f1"], alpha)
+        diff = out["f1"] - entity_prf(totals[k:])["f1"]
+        out["baseline_lift"] = {"f1_diff": diff, "ci": interval}
+        out["beats_baseline"] = beats(interval)
     return out

@@ -1,4 +1,5 @@
-"""Score a trained model: the per-class report, the verdict, spans, errors, thresholds.
+"""Score a trained model: the per-class report, the verdict, spans, entities, errors,
+thresholds.
 
 Every character of a split gets exactly one prediction, so supports equal the
 split's character count; that is checked, not hoped for.
@@ -6,17 +7,20 @@ split's character count; that is checked, not hoped for.
 Three systems are scored on the same sentences: the shipped tagger (``models/tagger.pkl``:
 the encoder, mixed with the CRF when the fuse stage chose so), the encoder alone
 (``models/model.pkl``) and the CRF baseline; every lift between them is paired. The
-shipped tagger is the run's headline: its report, verdict, spans and errors.
+shipped tagger is the run's headline: its report, verdict, spans and errors. Each
+system's predicted entities are also scored against the corpus's entities (the B/I/O
+tags of ``data/prepared``), over the same resampled sentences as its characters.
 
 Two kinds of output: ``metrics/test.json``, the lean DVC metric (flat scalars a person
 compares across runs, see :func:`headline`), and the full reports
-``metrics/{dev,test}_report.json`` (sklearn's dict, confusion, intervals, spans, error
-kinds), ordinary outputs that ``dvc exp show`` leaves out.
+``metrics/{dev,test}_report.json`` (sklearn's dict, confusion, intervals, spans,
+entities and their error kinds), ordinary outputs that ``dvc exp show`` leaves out.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,17 +31,24 @@ from enttag.atomic import write_json, write_jsonl, write_text
 from enttag.data.prepare import read_prepared
 from enttag.encode.tokenized import TokenizedCorpus
 from enttag.encode.windows import gold_per_sentence
+from enttag.entities import Spans, bio_spans, kind_counts, kind_totals
 from enttag.errors import EnttagError
 from enttag.fusion import Fusion
-from enttag.labels import ARGMAX, apply_threshold
+from enttag.labels import ARGMAX, Seqs, Span, apply_threshold, labels_of_tags, tag_ids
 from enttag.metrics.counts import point_scores, sentence_counts
 from enttag.metrics.threshold import pr_curve
 from enttag.model.inference import predict, resolve_device
 from enttag.model.network import model_from_checkpoint, read_checkpoint
 from enttag.params import EvaluateParams
-from enttag.report.bootstrap import paired_f1_diff, summary
+from enttag.report.bootstrap import entity_summary, paired_f1_diff, summary
 from enttag.report.per_class import report
-from enttag.report.spans import error_kinds, span_scores, view_rows, worst_sentences
+from enttag.report.spans import (
+    Tagged,
+    predicted_entities,
+    span_scores,
+    view_rows,
+    worst_sentences,
+)
 from enttag.report.verdict import explain, verdict
 
 CI_KEYS = (
@@ -77,10 +88,40 @@ def check_supports(split: str, metrics: dict[str, Any], characters: int) -> None
         )
 
 
+def prepared_entities(path: Path, gold: Seqs) -> tuple[list[str], list[list[Span]]]:
+    """Texts and entities (``bio_spans`` of the tags) of the prepared sentences at ``path``,
+    checked to be the scored ones: as many, as long, with the same Ent/O labels."""
+    sentences = read_prepared(path)
+    if len(sentences) != len(gold):
+        raise EnttagError(f"{path}: {len(sentences)} sentences but {len(gold)} were scored")
+    tags = [tag_ids(s.tags) for s in sentences]
+    for i, (t, g) in enumerate(zip(tags, gold, strict=True)):
+        if len(t) != len(g):
+            raise EnttagError(
+                f"{path}: sentence {i + 1} has {len(t)} characters but {len(g)} were scored"
+            )
+        if (labels_of_tags(t) != g).any():
+            raise EnttagError(f"{path}: sentence {i + 1}'s tags disagree with its scored labels")
+    return [s.text for s in sentences], [bio_spans(t) for t in tags]
+
+
+def entity_scores(
+    entities: Sequence[Spans], pred: Seqs, cfg: EvaluateParams, baseline_pred: Seqs | None = None
+) -> dict[str, Any]:
+    """Strict entity P/R/F1 of one system against the gold ``entities``, the F1's interval
+    over the character bootstrap's draws, the error kinds; with ``baseline_pred``, the
+    paired entity F1 lift over the baseline."""
+    found = predicted_entities(pred)
+    base = None if baseline_pred is None else predicted_entities(baseline_pred)
+    out = entity_summary(entities, found, n_boot=cfg.bootstrap, seed=cfg.seed, baseline=base)
+    return out | {"kinds": kind_totals(kind_counts(entities, found))}
+
+
 def score_split(
     gold: list[np.ndarray],
     p_ent: list[np.ndarray],
     *,
+    entities: Sequence[Spans],
     cfg: EvaluateParams,
     cut: float,
     threshold: float | None,
@@ -89,7 +130,7 @@ def score_split(
     encoder_p_ent: list[np.ndarray] | None = None,
 ) -> SplitScores:
     """Report at ``cut`` (the argmax cut, or a fused tagger's dev-chosen cut), with the
-    bootstrap verdict, spans and extras.
+    bootstrap verdict, spans, entity scores against the gold ``entities`` and extras.
 
     ``threshold`` adds the scores at a dev-tuned cut; ``baseline_p_ent`` the baseline's
     scores and the paired lift over it; ``encoder_p_ent`` (a fused tagger's encoder
@@ -108,7 +149,7 @@ def score_split(
         "verdict": decision,
         "verdict_reason": explain(decision, stats),
         "spans": span_scores(gold, pred),
-        "error_kinds": total_error_kinds(gold, pred),
+        "entities": entity_scores(entities, pred, cfg, baseline_pred),
     }
     if threshold is not None:
         tuned = point_scores(gold, apply_threshold(p_ent, threshold))
@@ -119,12 +160,12 @@ def score_split(
     if baseline_pred is not None:
         metrics["baseline"] = {
             "kind": baseline_kind,
-            **system_scores(gold, baseline_pred, cfg),
+            **system_scores(gold, entities, baseline_pred, cfg),
             "macro_f1": point_scores(gold, baseline_pred)["macro_f1"],
         }
     if encoder_p_ent is not None:
         encoder_pred = apply_threshold(encoder_p_ent, ARGMAX)
-        encoder = system_scores(gold, encoder_pred, cfg, baseline_pred)
+        encoder = system_scores(gold, entities, encoder_pred, cfg, baseline_pred)
         counts = [sentence_counts(gold, p) for p in (pred, encoder_pred)]
         gain = paired_f1_diff(*counts, n_boot=cfg.bootstrap, seed=cfg.seed)
         metrics["encoder"] = encoder
@@ -134,12 +175,13 @@ def score_split(
 
 def system_scores(
     gold: list[np.ndarray],
+    entities: Sequence[Spans],
     pred: list[np.ndarray],
     cfg: EvaluateParams,
     baseline_pred: list[np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """Ent P/R/F1 with the F1's interval and span F1 of one system; with
-    ``baseline_pred``, its paired lift over the baseline too."""
+    """Ent P/R/F1 with the F1's interval, span F1 and entity scores of one system; with
+    ``baseline_pred``, its paired lifts over the baseline too."""
     stats = summary(gold, pred, n_boot=cfg.bootstrap, seed=cfg.seed, baseline_seqs=baseline_pred)
     out = {
         "ent_precision": stats["ent_precision"],
@@ -147,6 +189,7 @@ def system_scores(
         "ent_f1": stats["ent_f1"],
         "ent_f1_ci": stats["ent_f1_ci"],
         "span_f1": span_scores(gold, pred)["f1"],
+        "entities": entity_scores(entities, pred, cfg, baseline_pred),
     }
     if baseline_pred is not None:
         out |= {"baseline_lift": stats["baseline_lift"], "beats_baseline": stats["beats_baseline"]}
@@ -180,6 +223,21 @@ def headline(test: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
             "lift_hi": lift["ci"][1],
             "beats_baseline": test["beats_baseline"],
         }
+    entities = test["entities"]  # after the character keys: dvc exp show keeps this order
+    lean |= {
+        "entity_f1": entities["f1"],
+        "entity_f1_lo": entities["f1_ci"][0],
+        "entity_f1_hi": entities["f1_ci"][1],
+    }
+    if "baseline" in test:
+        lift = entities["baseline_lift"]
+        lean |= {
+            "baseline_entity_f1": test["baseline"]["entities"]["f1"],
+            "entity_lift": lift["f1_diff"],
+            "entity_lift_lo": lift["ci"][0],
+            "entity_lift_hi": lift["ci"][1],
+            "entity_beats_baseline": entities["beats_baseline"],
+        }
     if "encoder" in test:
         encoder, lift, gain = (
             test["encoder"],
@@ -198,18 +256,11 @@ def headline(test: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
             "fused_minus_encoder": gain["ent_f1_diff"],
             "fused_minus_encoder_lo": gain["ci"][0],
             "fused_minus_encoder_hi": gain["ci"][1],
+            "encoder_entity_f1": encoder["entities"]["f1"],
         }
     if "at_dev_threshold" in test:
         lean["tuned_ent_f1"] = test["at_dev_threshold"]["ent_f1"]
     return lean | {"best_dev_ent_f1": trained["dev"]["ent_f1"], "best_step": trained["best_step"]}
-
-
-def total_error_kinds(gold: list[np.ndarray], pred: list[np.ndarray]) -> dict[str, int]:
-    totals: dict[str, int] = {}
-    for g, p in zip(gold, pred, strict=True):
-        for kind, n in error_kinds(g, p).items():
-            totals[kind] = totals.get(kind, 0) + n
-    return totals
 
 
 def ci(interval: list[float]) -> str:
@@ -227,8 +278,8 @@ def report_text(split: str, scores: SplitScores) -> str:
         f"verdict: {m['verdict_reason']}",
         f"Ent F1 95% CI {ci(m['ent_f1_ci'])}, macro F1 95% CI {ci(m['macro_f1_ci'])}, "
         f"MCC {m['mcc']:.4f} {ci(m['mcc_ci'])}",
-        f"spans (exact match): P {m['spans']['precision']:.4f} R {m['spans']['recall']:.4f} "
-        f"F1 {m['spans']['f1']:.4f}",
+        f"spans (runs of Ent against runs of Ent, exact match): "
+        f"P {m['spans']['precision']:.4f} R {m['spans']['recall']:.4f} F1 {m['spans']['f1']:.4f}",
     ]
     if "at_dev_threshold" in m:
         t = m["at_dev_threshold"]
@@ -245,7 +296,34 @@ def report_text(split: str, scores: SplitScores) -> str:
         )
     if "encoder" in m:
         lines += ["", *systems_table(m)]
+    lines += ["", *entities_table(m)]
     return "\n".join(lines) + "\n"
+
+
+def entities_table(m: dict[str, Any]) -> list[str]:
+    """Entity P/R/F1 of each scored system, and the paired entity F1 lifts over the baseline."""
+    systems = [("shipped", m), ("encoder alone", m.get("encoder"))]
+    if "baseline" in m:
+        systems.append((BASELINE_NAMES[m["baseline"]["kind"]], m["baseline"]))
+    rows = [(name, s["entities"]) for name, s in systems if s is not None]
+    width = max(len(name) for name, _ in rows)
+    out = [
+        "entities (strict match against the corpus's entities; predicted: runs of Ent):",
+        f"{'system':<{width}}  P       R       F1 [95% CI]",
+    ]
+    out += [
+        f"{name:<{width}}  {e['precision']:.4f}  {e['recall']:.4f}  {e['f1']:.4f} {ci(e['f1_ci'])}"
+        for name, e in rows
+    ]
+    lifts = [(name, e) for name, e in rows if "baseline_lift" in e]
+    if lifts:
+        out.append("paired lifts (entity F1, same resampled sentences):")
+    out += [
+        f"  {name} - baseline: {e['baseline_lift']['f1_diff']:+.4f} 95% CI "
+        f"{ci(e['baseline_lift']['ci'])}: {e['beats_baseline']}"
+        for name, e in lifts
+    ]
+    return out
 
 
 def systems_table(m: dict[str, Any]) -> list[str]:
@@ -306,6 +384,7 @@ def evaluate_model(
     for split in ("dev", "test"):
         data = corpus.splits[split]
         gold = gold_per_sentence(data)
+        texts, entities = prepared_entities(prepared_dir / f"{split}.jsonl", gold)
         encoder_p_ent, _ = predict(
             model, data, batch_size=cfg.batch_size, pad_id=corpus.specials.pad, device=device
         )
@@ -314,6 +393,7 @@ def evaluate_model(
         scores = score_split(
             gold,
             p_ent,
+            entities=entities,
             cfg=cfg,
             cut=ARGMAX if fusion is None else fusion.threshold,
             threshold=checkpoint["threshold"] if fusion is None else None,
@@ -335,13 +415,11 @@ def evaluate_model(
         else:
             write_json(metrics_dir / "test.json", headline(scores.metrics, checkpoint["train"]))
             write_text(metrics_dir / "test_report.txt", report_text(split, scores))
-            texts = [s.text for s in read_prepared(prepared_dir / "test.jsonl")]
             pred = apply_threshold(p_ent, scores.metrics["cut"])
-            worst = worst_sentences(texts, gold, pred, cfg.n_errors)
+            tagged = Tagged(texts, gold, pred, entities)
+            worst = worst_sentences(tagged, cfg.n_errors)
             write_jsonl(metrics_dir / "errors_test.jsonl", worst)
-            view = view_rows(
-                worst, texts, gold, pred, p_ent, n_correct=cfg.n_correct, seed=cfg.seed
-            )
+            view = view_rows(worst, tagged, p_ent, n_correct=cfg.n_correct, seed=cfg.seed)
             write_jsonl(metrics_dir / "view_test.jsonl", view)
             counts = sentence_counts(gold, pred)
             write_jsonl(metrics_dir / COUNTS_FILE, counts.tolist())

@@ -1,35 +1,36 @@
-"""Entity spans from Ent/O labels: exact-match scores, boundary errors, worst sentences.
+"""Runs of Ent and entities in the report: span F1, predicted entities, entity errors per
+sentence, the worst sentences and the sentences the entity view shows.
 
-A span is a maximal run of Ent (0) labels, as a half-open ``(start, end)``.
+A span is a maximal run of Ent (0) labels, as a half-open ``(start, end)``. Span F1
+(:func:`span_scores`) compares runs of Ent with runs of Ent, as every earlier run did:
+two entities that touch (no O between them) read as one run, in gold and in predictions.
+Entity scores compare a system's predicted entities with the corpus's entities
+(:mod:`enttag.entities`); an Ent/O tagger's predicted entities are its runs of Ent
+(:func:`predicted_entities`, the one place a B/I/O tagger would change).
 
-Caveat: the tags have no begin marker, so two entities that touch (no O between
-them) read as one span, both in gold and in predictions.
-
-Error kinds of one sentence, by comparing spans (spans overlap when they share a
-character):
-
-- ``missed``: a gold span that overlaps no predicted span.
-- ``spurious``: a predicted span that overlaps no gold span.
-- ``too_long``: a predicted span that overlaps exactly one gold span, covers all of it
-  and is longer.
-- ``too_short``: a predicted span that overlaps exactly one gold span, lies inside it
-  and is shorter (a gold span split in two counts twice).
-- ``other_boundary``: any other predicted span that overlaps gold but is not an exact
-  match: shifted (overlaps one gold span, neither inside the other) or merged
-  (overlaps two or more gold spans).
-
-``missed`` counts gold spans, the others count predicted spans; every predicted span
-is exactly one of exact match, spurious, too_long, too_short or other_boundary.
+A sentence's entity errors (:func:`entity_errors`) are the kinds of
+:mod:`enttag.entities` but ``exact``, each counted on one side: ``boundary``, ``merged``
+and ``spurious`` count predicted entities, ``split`` and ``missed`` gold ones.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from enttag.labels import Seqs, check_aligned, spans
+from enttag.entities import KINDS, SIDES, Spans, sentence_kinds
+from enttag.labels import Seqs, Span, check_aligned, spans
+
+ERROR_SIDES = {
+    "boundary": "predicted",
+    "merged": "predicted",
+    "split": "gold",
+    "missed": "gold",
+    "spurious": "predicted",
+}
 
 
 def _ratio(num: int, den: int) -> float:
@@ -55,78 +56,75 @@ def span_scores(gold_seqs: Seqs, pred_seqs: Seqs) -> dict[str, float | int]:
     }
 
 
-def _bounds(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Starts and ends of the spans of ``labels``."""
-    s = np.array(spans(labels), dtype=np.int64).reshape(-1, 2)
-    return s[:, 0], s[:, 1]
+def predicted_entities(pred_seqs: Seqs) -> list[list[Span]]:
+    """The entities a system predicted, per sentence: an Ent/O tagger's runs of Ent."""
+    return [spans(p) for p in pred_seqs]
 
 
-def error_kinds(gold: np.ndarray, pred: np.ndarray) -> dict[str, int]:
-    """Counts of ``missed``, ``spurious``, ``too_long``, ``too_short`` and
-    ``other_boundary`` for one sentence, as defined in the module docstring."""
-    p0, p1 = (b[:, None] for b in _bounds(pred))  # predicted spans down the rows
-    g0, g1 = (b[None, :] for b in _bounds(gold))  # gold spans across the columns
-    overlap = (p0 < g1) & (g0 < p1)
-    hits = overlap.sum(axis=1)
-    covers = (hits == 1) & ((p0 <= g0) & (p1 >= g1)).any(axis=1)
-    inside = (hits == 1) & ((p0 >= g0) & (p1 <= g1)).any(axis=1)
-    return {
-        "missed": int((~overlap.any(axis=0)).sum()),
-        "spurious": int((hits == 0).sum()),
-        "too_long": int((covers & ~inside).sum()),
-        "too_short": int((inside & ~covers).sum()),
-        "other_boundary": int(((hits > 0) & ~covers & ~inside).sum()),
-    }
+def entity_errors(gold: Spans, pred: Spans) -> dict[str, int]:
+    """One sentence's entity errors by kind, each counted on its side (``ERROR_SIDES``)."""
+    kinds = sentence_kinds(gold, pred)
+    return {k: int(kinds[SIDES.index(side), KINDS.index(k)]) for k, side in ERROR_SIDES.items()}
 
 
-def _described(labels: np.ndarray, text: str) -> list[list[Any]]:
-    return [[s, e, text[s:e]] for s, e in spans(labels)]
+@dataclass(frozen=True)
+class Tagged:
+    """A split as one system tagged it, aligned by sentence: texts, gold and predicted
+    Ent/O labels, gold entities; ``pred_entities`` are :func:`predicted_entities`."""
+
+    texts: Sequence[str]
+    gold: Seqs
+    pred: Seqs
+    gold_entities: Sequence[Spans]
+    pred_entities: list[list[Span]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        check_aligned(self.gold, self.pred)
+        check_aligned(self.gold, self.texts, "texts")
+        if len(self.gold_entities) != len(self.gold):
+            raise ValueError(
+                f"{len(self.gold)} gold sentences but entities of {len(self.gold_entities)}"
+            )
+        object.__setattr__(self, "pred_entities", predicted_entities(self.pred))
+
+    def errors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Character errors and entity errors of each sentence."""
+        chars = [int((g != p).sum()) for g, p in zip(self.gold, self.pred, strict=True)]
+        pairs = zip(self.gold_entities, self.pred_entities, strict=True)
+        ents = [sum(entity_errors(g, p).values()) for g, p in pairs]
+        return np.array(chars, dtype=np.int64), np.array(ents, dtype=np.int64)
+
+    def row(self, i: int) -> dict[str, Any]:
+        """Sentence ``i``: ``index``, ``text``, ``errors`` (characters), ``gold_spans`` and
+        ``pred_spans`` (entities as ``[start, end, "text"]``) and ``error_kinds``."""
+        text, gold, pred = self.texts[i], self.gold_entities[i], self.pred_entities[i]
+        return {
+            "index": int(i),
+            "text": text,
+            "errors": int((self.gold[i] != self.pred[i]).sum()),
+            "gold_spans": [[s, e, text[s:e]] for s, e in gold],
+            "pred_spans": [[s, e, text[s:e]] for s, e in pred],
+            "error_kinds": entity_errors(gold, pred),
+        }
 
 
-def _sentence_row(i: int, text: str, gold: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
-    return {
-        "index": int(i),
-        "text": text,
-        "errors": int((gold != pred).sum()),
-        "gold_spans": _described(gold, text),
-        "pred_spans": _described(pred, text),
-        "error_kinds": error_kinds(gold, pred),
-    }
-
-
-def worst_sentences(
-    texts: Sequence[str], gold_seqs: Seqs, pred_seqs: Seqs, n: int
-) -> list[dict[str, Any]]:
-    """The ``n`` sentences with most character errors, most first, ties by index.
-
-    Sentences without errors are left out. Each entry has ``index``, ``text``,
-    ``errors``, ``gold_spans`` and ``pred_spans`` as ``[start, end, "text"]``, and
-    ``error_kinds``.
-    """
-    check_aligned(gold_seqs, pred_seqs)
-    check_aligned(gold_seqs, texts, "texts")
-    errors = np.array([int((g != p).sum()) for g, p in zip(gold_seqs, pred_seqs, strict=True)])
-    order = np.argsort(-errors, kind="stable")[:n]
-    return [_sentence_row(i, texts[i], gold_seqs[i], pred_seqs[i]) for i in order if errors[i]]
+def worst_sentences(tagged: Tagged, n: int) -> list[dict[str, Any]]:
+    """The ``n`` sentences with most character errors, then most entity errors, ties by
+    index, as :meth:`Tagged.row`; sentences without errors of either kind are left out."""
+    chars, ents = tagged.errors()
+    order = np.lexsort((-ents, -chars))[:n]  # lexsort is stable: ties stay in index order
+    return [tagged.row(i) for i in order if chars[i] or ents[i]]
 
 
 def view_rows(
-    worst: Sequence[dict[str, Any]],
-    texts: Sequence[str],
-    gold_seqs: Seqs,
-    pred_seqs: Seqs,
-    p_ent: Seqs,
-    *,
-    n_correct: int,
-    seed: int,
+    worst: Sequence[dict[str, Any]], tagged: Tagged, p_ent: Seqs, *, n_correct: int, seed: int
 ) -> list[dict[str, Any]]:
     """What the entity view shows: the ``worst`` rows, then ``n_correct`` sentences
-    without errors (a seeded random sample, in index order), each with ``p_ent``
-    (P(Ent) per character, 3 decimals)."""
-    correct = [
-        i for i, (g, p) in enumerate(zip(gold_seqs, pred_seqs, strict=True)) if (g == p).all()
-    ]
+    without character or entity errors (a seeded random sample, in index order), each
+    with ``p_ent`` (P(Ent) per character, 3 decimals)."""
+    chars, ents = tagged.errors()
+    correct = np.flatnonzero((chars == 0) & (ents == 0))
     rng = np.random.default_rng(seed)
     sample = sorted(rng.choice(correct, size=min(n_correct, len(correct)), replace=False).tolist())
-    rows = [*worst, *(_sentence_row(i, texts[i], gold_seqs[i], pred_seqs[i]) for i in sample)]
+    rows = [*worst, *(tagged.row(i) for i in sample)]
     return [r | {"p_ent": np.round(p_ent[r["index"]], 3).tolist()} for r in rows]
