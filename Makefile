@@ -10,6 +10,12 @@ PIP    := $(PYTHON) -m pip --quiet --disable-pip-version-check
 
 setup: $(STAMP)
 
+# The Python bound is stated once, requires-python in pyproject.toml. tools/check_python.sh
+# reads it (in sh: an old python3 cannot read TOML) and checks the venv's python, or python3
+# before there is a venv; too old, and make stops on one line, before anything is installed:
+#   Makefile:NN: *** enttag needs Python >=3.11; python3 is 3.10.12.  Stop.
+PYTHON_TOO_OLD = $(shell sh tools/check_python.sh $(if $(wildcard $(PYTHON)),$(PYTHON),python3) 2>&1)
+
 # (Re)install when requirements.lock or pyproject.toml changes. Everything comes from the
 # lock, every file checked against its sha256 (torch: the local CPU wheel, torch==2.13.0+cpu,
 # never a CUDA build); pip, setuptools and wheel are in it too, so enttag itself installs
@@ -17,6 +23,7 @@ setup: $(STAMP)
 # With npm present, also build the offline template for `dvc plots` (vega inlined); a
 # failure there (no network) only warns: DVC then keeps its CDN page.
 $(STAMP): requirements.lock pyproject.toml
+	$(if $(PYTHON_TOO_OLD),$(error $(PYTHON_TOO_OLD)))
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PIP) install --require-hashes -r requirements.lock
 	$(PIP) install --no-deps --no-build-isolation -e .
