@@ -35,7 +35,7 @@ import yaml
 
 from enttag.atomic import write_json, write_text
 from enttag.params import load_section
-from enttag.scoring.bootstrap import paired_f1_diff
+from enttag.report.bootstrap import paired_f1_diff
 
 ROOT = Path(__file__).resolve().parents[1]
 LINKED = (

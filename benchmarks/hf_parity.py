@@ -23,8 +23,8 @@ from transformers import pipeline
 
 from enttag.data.prepare import read_prepared
 from enttag.errors import guarded
-from enttag.model.hf_export import export_transformers
-from enttag.model.tagger import Tagger
+from enttag.tagging.hf_export import export_transformers
+from enttag.tagging.tagger import Tagger
 
 
 def parity(model: Path, test: Path, n: int, batch_size: int) -> dict:

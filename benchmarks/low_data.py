@@ -40,11 +40,12 @@ from enttag.baseline.crf import CrfBaseline  # noqa: E402
 from enttag.data.prepare import read_prepared, write_prepared  # noqa: E402
 from enttag.encode.tokenized import TokenizedCorpus, tokenize_corpus  # noqa: E402
 from enttag.labels import LABELS, apply_threshold  # noqa: E402
+from enttag.metrics.counts import sentence_counts  # noqa: E402
 from enttag.model.inference import predict, resolve_device  # noqa: E402
 from enttag.model.network import model_from_checkpoint, read_checkpoint  # noqa: E402
-from enttag.model.train import train  # noqa: E402
 from enttag.params import load_section  # noqa: E402
-from enttag.scoring.bootstrap import paired_f1_diff, sentence_counts, summary  # noqa: E402
+from enttag.report.bootstrap import paired_f1_diff, summary  # noqa: E402
+from enttag.training.loop import train  # noqa: E402
 
 
 def scores(gold, p_ent, *, n_boot: int, seed: int) -> tuple[dict, np.ndarray]:
@@ -86,7 +87,6 @@ def run_size(n: int, args, splits, work: Path) -> dict:
     fit = train(
         cfg,
         model_cfg,
-        tok_cfg,
         tokenized_dir=folder / "tokenized",
         encoder_dir=args.encoder,
         model_path=folder / "model.pkl",

@@ -20,7 +20,7 @@ loads the path and tags the first 100 texts (``ru_maxrss``); model size on disk;
 F1 on the first ``--f1-n`` sentences of the test split (gold labels of the .jsonl). The
 paths take turns pass by pass, so a change in machine load hits them alike. Each int8
 path's Ent F1 minus its fp32 path's comes with a paired sentence-bootstrap interval
-(``enttag.scoring.bootstrap.summary``, the same resampled sentences for both).
+(``enttag.report.bootstrap.summary``, the same resampled sentences for both).
 
     python benchmarks/predict_speed.py                      # models/model.pkl, test split
     python benchmarks/predict_speed.py --model m.pkl --onnx models/onnx --n 1000 --json out.json
@@ -48,11 +48,11 @@ import torch
 from enttag.encode.windows import window_bounds
 from enttag.errors import EnttagError, guarded
 from enttag.labels import LABELS
-from enttag.model.backends import cpu_threads
-from enttag.model.export import GRAPH, META, export
-from enttag.model.tagger import Tagger
-from enttag.predict import read_lines
-from enttag.scoring.bootstrap import summary
+from enttag.report.bootstrap import summary
+from enttag.tagging.backends import cpu_threads
+from enttag.tagging.export import GRAPH, META, export
+from enttag.tagging.predict import read_lines
+from enttag.tagging.tagger import Tagger
 
 SHORT_TEXT = "张三在北京大学工作。"
 PATHS = ("naive", "torch_fp32", "torch_int8", "onnx_fp32", "onnx_int8")

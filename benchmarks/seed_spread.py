@@ -5,7 +5,7 @@ only in ``train.seed``, and one repo's CRF P(Ent) and gold (``data/baseline``,
 ``data/tokenized``; the CRF does not depend on the seed). Prints each seed's test Ent F1
 (shipped, encoder alone) and paired lift over the CRF, their mean and min–max, and the
 seed-pooled lift: a hierarchical bootstrap (the seeds resampled, then the same test
-sentences for every run; :func:`enttag.scoring.bootstrap.pooled_f1_diff`).
+sentences for every run; :func:`enttag.report.bootstrap.pooled_f1_diff`).
 
     python benchmarks/seed_spread.py --repo . --runs run-s0 run-s1 run-s2
 """
@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from enttag.encode.tokenized import TokenizedCorpus
+from enttag.encode.windows import gold_per_sentence
 from enttag.labels import apply_threshold
-from enttag.scoring.bootstrap import pooled_f1_diff, sentence_counts
-from enttag.scoring.scores import gold_per_sentence
+from enttag.metrics.counts import sentence_counts
+from enttag.report.bootstrap import pooled_f1_diff
 
 
 def crf_counts(repo: Path) -> np.ndarray:

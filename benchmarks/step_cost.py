@@ -26,8 +26,8 @@ from enttag.atomic import write_json, write_text
 from enttag.encode.batching import bucketed_batches, collate
 from enttag.encode.tokenized import TokenizedCorpus
 from enttag.encode.windows import IGNORE
-from enttag.model.train import build_model, param_groups
 from enttag.params import load_section
+from enttag.training.loop import build_model, param_groups
 
 DEFAULT_VARIANTS = ["freeze_layers=3", "num_layers=4", "head=crf", "batch_size=8"]
 TRAIN_KEYS = ("freeze_layers", "batch_size")

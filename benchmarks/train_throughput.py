@@ -4,7 +4,7 @@ In one process, on the same machine, data and model (params.yaml's ``model``, ``
 and ``tokenize`` sections; ``--train-sentences`` prepared training sentences, windows as
 the ``tokenize`` stage cuts them), for ``--steps`` optimiser steps each:
 
-- ``enttag``: :func:`enttag.model.train.train` (bucketed batches, the two AdamW groups,
+- ``enttag``: :func:`enttag.training.loop.train` (bucketed batches, the two AdamW groups,
   linear warm-up/decay, clipping, class-weighted loss), one dev evaluation on 20 dev
   sentences at the end (included in its time).
 - ``HF Trainer``: ``transformers.Trainer`` on the same network wrapped to return the same
@@ -45,8 +45,8 @@ from enttag.data.prepare import read_prepared, write_prepared
 from enttag.encode.batching import collate
 from enttag.encode.tokenized import TokenizedCorpus, tokenize_corpus
 from enttag.encode.windows import IGNORE
-from enttag.model.train import build_model, param_groups, train
 from enttag.params import load_section
+from enttag.training.loop import build_model, param_groups, train
 
 
 class WithLoss(nn.Module):
@@ -171,7 +171,6 @@ def main() -> None:
         train(
             cfg,
             model_cfg,
-            tok_cfg,
             tokenized_dir=folder / "tok",
             encoder_dir=folder / "encoder",
             model_path=folder / "model.pkl",

@@ -12,12 +12,11 @@ import numpy as np
 
 from enttag.atomic import atomic_dir, write_json, write_with
 from enttag.baseline.crf import CrfBaseline
+from enttag.baseline.marginals import CRF_FILE
 from enttag.baseline.window_lr import WindowBaseline
 from enttag.data.prepare import read_prepared
 from enttag.params import as_dict, load_section
 from enttag.stage import run
-
-CRF_FILE = "crf.crfsuite"
 
 
 def main() -> None:

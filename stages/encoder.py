@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from enttag.model.encoder import materialize_encoder
 from enttag.params import load_section
+from enttag.pretrained.materialize import materialize_encoder
 from enttag.stage import run
 
 

@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 from enttag.params import load_section
-from enttag.scoring.evaluate import evaluate_model, report_text
+from enttag.report.evaluate import evaluate_model, report_text
 from enttag.stage import run
 
 

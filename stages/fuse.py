@@ -14,17 +14,17 @@ from pathlib import Path
 import numpy as np
 
 from enttag.atomic import write_json
+from enttag.baseline.marginals import CRF_FILE
 from enttag.encode.tokenized import TokenizedCorpus
+from enttag.encode.windows import gold_per_sentence
 from enttag.errors import EnttagError
 from enttag.fusion import RULES, choose, weight_grid
 from enttag.model.inference import predict, resolve_device
 from enttag.model.network import model_from_checkpoint, read_checkpoint, write_checkpoint
 from enttag.params import load_section
-from enttag.scoring.scores import gold_per_sentence
 from enttag.stage import run
 
 BASELINE = Path("models/baseline")
-CRF_FILE = "crf.crfsuite"
 BATCH_SIZE = 64  # windows per inference batch
 
 

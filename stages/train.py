@@ -6,10 +6,10 @@ With ``train.processes`` > 1 it re-executes itself under torchrun (data-parallel
 
 from pathlib import Path
 
-from enttag.model.distributed import relaunch
-from enttag.model.train import train
 from enttag.params import load_section
 from enttag.stage import run
+from enttag.training.distributed import relaunch
+from enttag.training.loop import train
 
 
 def main() -> None:
@@ -18,7 +18,6 @@ def main() -> None:
     summary = train(
         cfg,
         load_section("model"),
-        load_section("tokenize"),
         tokenized_dir=Path("data/tokenized"),
         encoder_dir=Path("models/encoder"),
         model_path=Path("models/model.pkl"),

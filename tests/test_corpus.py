@@ -11,10 +11,10 @@ import pytest
 from enttag.data.readers import Sentence, read_corpus
 from enttag.data.sources import MSRA_MEMBERS, fetch_msra
 from enttag.encode.charmap import Specials
-from enttag.encode.windows import encode_sentences
+from enttag.encode.windows import encode_sentences, gold_per_sentence
 from enttag.errors import InputError
 from enttag.labels import LABELS, apply_threshold
-from enttag.scoring.scores import ent_prf, gold_per_sentence
+from enttag.metrics.counts import ent_prf
 
 
 def write(tmp_path: Path, name: str, text: str, newline: str = "\n") -> Path:

@@ -16,7 +16,7 @@ import yaml
 from dvc_repo import run
 
 from enttag.encode.windows import IGNORE
-from enttag.model.distributed import Processes
+from enttag.training.distributed import Processes
 
 # Per logged step. The two runs differ only in the order floats are summed (the batch is
 # split in two halves, gradients all-reduced): rounding at ~1e-7, far below 1e-4.

@@ -160,11 +160,11 @@ def test_stage_code_deps_exist_and_are_imported(name):
 def test_closure_follows_function_local_and_lazy_imports(tmp_path):
     """The closure sees imports inside functions and ``from enttag import Tagger``."""
     local = tmp_path / "local.py"
-    local.write_text("def f():\n    from enttag.scoring import verdict\n", encoding="utf-8")
-    assert SRC / "enttag/scoring/verdict.py" in import_closure(local)
+    local.write_text("def f():\n    from enttag.report import verdict\n", encoding="utf-8")
+    assert SRC / "enttag/report/verdict.py" in import_closure(local)
     lazy = tmp_path / "lazy.py"
     lazy.write_text("from enttag import Tagger\n", encoding="utf-8")
-    assert SRC / "enttag/model/tagger.py" in import_closure(lazy)
+    assert SRC / "enttag/tagging/tagger.py" in import_closure(lazy)
     plain = tmp_path / "plain.py"
     plain.write_text("import enttag.errors\n", encoding="utf-8")
     assert import_closure(plain) == {plain, SRC / "enttag/__init__.py", SRC / "enttag/errors.py"}
@@ -173,11 +173,11 @@ def test_closure_follows_function_local_and_lazy_imports(tmp_path):
 # A change to each file makes exactly these stages stale (``dvc status`` lists a stage
 # whose own deps changed; the stages after it follow once it has re-run).
 STALE_AFTER_EDIT = {
-    "src/enttag/scoring/verdict.py": {"evaluate"},
-    "src/enttag/model/export.py": set(),
+    "src/enttag/report/verdict.py": {"evaluate"},
+    "src/enttag/tagging/export.py": set(),
     "src/enttag/experiments/journal.py": set(),
     "src/enttag/baseline/crf.py": {"baseline"},
-    "src/enttag/model/train.py": {"train"},
+    "src/enttag/training/loop.py": {"train"},
     "src/enttag/fusion.py": {"fuse", "evaluate"},
 }
 
@@ -195,3 +195,64 @@ def test_an_edit_makes_exactly_the_stages_that_run_the_file_stale(tiny_repo):
         stale = json.loads(run(status, tiny_repo).stdout or "{}")
         path.write_bytes(original)
         assert {stage.split(":")[-1] for stage in stale} == expected, name
+
+
+def package_of(path: Path) -> str:
+    """``enttag/report/spans.py`` -> ``report``; a top-level module is its own node."""
+    parts = path.relative_to(SRC / PACKAGE).parts
+    return parts[0] if len(parts) > 1 else parts[0].removesuffix(".py")
+
+
+def package_graph() -> dict[str, set[str]]:
+    """Which of enttag's packages (and top-level modules) each one imports, at any depth
+    of its modules and functions; ``enttag/__init__.py``'s lazy ``Tagger`` is left out."""
+    graph: dict[str, set[str]] = {}
+    for path in (SRC / PACKAGE).rglob("*.py"):
+        if path == SRC / PACKAGE / "__init__.py":
+            continue
+        source = package_of(path)
+        for module, name in imported_names(ast.parse(path.read_text(encoding="utf-8")), path):
+            parts = module.split(".")
+            if parts[0] != PACKAGE:
+                continue
+            target = parts[1] if len(parts) > 1 else name
+            if target and target != source:
+                graph.setdefault(source, set()).add(target)
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One cycle as ``[a, b, ..., a]``, or [] if the graph has none."""
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        state[node] = 2
+        path.pop()
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return []
+
+
+def test_packages_import_each_other_without_a_cycle():
+    """Packages are cut along the stages and import only downward (training and report
+    use the metrics core; nothing below imports them back)."""
+    graph = package_graph()
+    assert {"training", "report", "metrics", "tagging", "model"} <= graph.keys()
+    assert find_cycle(graph) == [], " -> ".join(find_cycle(graph))
+    assert "report" not in graph["training"] and "training" not in graph["report"]
+
+
+def test_find_cycle_sees_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) == []

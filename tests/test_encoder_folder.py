@@ -7,7 +7,7 @@ import torch
 from transformers import AutoModel, AutoTokenizer
 
 from enttag.errors import EnttagError
-from enttag.model.encoder import materialize_encoder
+from enttag.pretrained.materialize import materialize_encoder
 
 
 def test_a_local_folder_is_materialised_with_the_same_weights_and_vocabulary(

@@ -5,8 +5,13 @@ from transformers import AutoTokenizer
 
 from enttag.data.readers import Sentence
 from enttag.encode.charmap import Specials, build_char_map, prune, specials_of
-from enttag.encode.windows import IGNORE, char_positions, encode_sentences, window_bounds
-from enttag.scoring.scores import gold_per_sentence
+from enttag.encode.windows import (
+    IGNORE,
+    char_positions,
+    encode_sentences,
+    gold_per_sentence,
+    window_bounds,
+)
 
 
 @pytest.mark.parametrize("n", [0, 1, 5, 30, 31, 62, 100, 257])

@@ -25,8 +25,8 @@ from enttag.experiments.entity_view import (
     span_classes,
 )
 from enttag.formats import label_studio_task
-from enttag.labels import ENT
-from enttag.scoring.spans import spans, spans_from_probs, view_rows, worst_sentences
+from enttag.labels import ENT, spans, spans_from_probs
+from enttag.report.spans import view_rows, worst_sentences
 
 
 class SpanCounter(HTMLParser):
@@ -199,7 +199,7 @@ def predict_out(capsys, model: Path, texts: Path, fmt: str, cut: float) -> str:
 
 def predicted(texts: list[str], model: Path) -> tuple[float, list[list[tuple[int, int]]]]:
     """A cut that makes the random tiny model mark about half the characters, and its spans."""
-    from enttag.model.tagger import Tagger
+    from enttag.tagging.tagger import Tagger
 
     probs = Tagger.load(model, "cpu").probs(texts)
     cut = float(np.median(np.concatenate(probs)))

@@ -20,7 +20,7 @@ import pytest
 from shipped import section
 
 from enttag.errors import EnttagError
-from enttag.scoring.evaluate import check_supports, report_text, score_split
+from enttag.report.evaluate import check_supports, report_text, score_split
 
 GOLD = [np.array([0, 0, 1, 1, 0, 1, 1]), np.array([1, 0, 0, 1])]
 P_ENT = [np.array([0.9, 0.4, 0.6, 0.1, 0.8, 0.2, 0.1]), np.array([0.7, 0.55, 0.6, 0.2])]

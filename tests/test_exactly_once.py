@@ -10,10 +10,9 @@ from torch import nn
 
 from enttag.data.readers import Sentence
 from enttag.encode.charmap import Specials
-from enttag.encode.windows import EncodedSplit, encode_sentences, window_bounds
+from enttag.encode.windows import EncodedSplit, encode_sentences, gold_per_sentence, window_bounds
 from enttag.errors import EnttagError
 from enttag.model.inference import predict
-from enttag.scoring.scores import gold_per_sentence
 
 SPECIALS = Specials(cls=2, sep=3, pad=0, unk=1)
 MAX_LENGTH, STRIDE = 10, 4  # windows of 8 characters sharing 4

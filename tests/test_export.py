@@ -10,8 +10,8 @@ from test_predict import LONG, TEXT, save_tiny_model
 
 from enttag.cli import main
 from enttag.errors import EnttagError
-from enttag.model.export import export
-from enttag.model.tagger import Tagger
+from enttag.tagging.export import export
+from enttag.tagging.tagger import Tagger
 
 TEXTS = [TEXT, LONG, "", "ΩΩ", "李四去了北京。", LONG[5:40]]
 FP32_TOLERANCE = 1e-4  # max |ΔP(Ent)| of ONNX fp32 against torch fp32 (float noise)

@@ -23,8 +23,8 @@ from enttag.encode.tokenized import TokenizedCorpus
 from enttag.fusion import Fusion, choose, mix, weight_grid
 from enttag.model.inference import predict
 from enttag.model.network import model_from_checkpoint, read_checkpoint
-from enttag.model.tagger import Tagger
-from enttag.scoring.evaluate import shipped_p_ent
+from enttag.report.evaluate import shipped_p_ent
+from enttag.tagging.tagger import Tagger
 
 
 def test_rules_by_hand_and_at_the_ends_of_the_grid():
@@ -169,7 +169,7 @@ def test_report_and_metrics_hold_three_systems(fused_repo):
 
 
 @pytest.mark.slow
-def test_the_fusion_benchmark_runs_on_the_tiny_repo(fused_repo):
+def test_the_fusion_benchmark_with_stacking_runs_on_the_tiny_repo(fused_repo):
     script = Path(__file__).resolve().parents[1] / "benchmarks/fusion.py"
     argv = [
         "python",
@@ -182,11 +182,17 @@ def test_the_fusion_benchmark_runs_on_the_tiny_repo(fused_repo):
         "1",
         "--bootstrap",
         "20",
+        "--stacking",
+        "--folds",
+        "2",
+        "--jobs",
+        "1",
     ]
     out = run(argv, fused_repo).stdout
-    for system in ("encoder alone", "CRF alone", "linear fusion", "logodds fusion"):
+    for system in ("encoder alone", "CRF alone", "linear fusion", "logodds fusion", "stacking"):
         assert f"| {system}" in out
-    assert "ratio" in out
+    assert "out-of-fold CRF fits" in out and "stacking (cut" in out
+    assert "- log-odds fusion: dev" in out and "ratio" in out
 
 
 @pytest.mark.slow

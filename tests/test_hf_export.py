@@ -14,9 +14,9 @@ from transformers import AutoTokenizer, XLMRobertaConfig, XLMRobertaModel
 from enttag.cli import main
 from enttag.encode.charmap import Specials, build_char_map, prune, specials_of
 from enttag.errors import EnttagError
-from enttag.model.hf_export import export_transformers
 from enttag.model.network import EntityTagger, load_encoder, prune_embeddings, save_model
-from enttag.model.tagger import Tagger
+from enttag.tagging.hf_export import export_transformers
+from enttag.tagging.tagger import Tagger
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LENGTH = 64  # texts below up to 62 characters: one window, as the pipeline sees them

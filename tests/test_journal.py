@@ -15,9 +15,10 @@ import pytest
 from enttag.experiments import journal, runs
 from enttag.experiments.journal import classification_text, journal_text, standing
 from enttag.experiments.runs import Run, ranked, runs_from_show, with_report
-from enttag.scoring.bootstrap import sentence_counts, summary
-from enttag.scoring.evaluate import headline
-from enttag.scoring.scores import report
+from enttag.metrics.counts import sentence_counts
+from enttag.report.bootstrap import summary
+from enttag.report.evaluate import headline
+from enttag.report.per_class import report
 
 BASE, EXP_A, EXP_B, EXP_Q = "a" * 40, "b" * 40, "c" * 40, "d" * 40
 PARAMS = {"train": {"ent_weight": 1.0, "head_lr": 0.001, "seed": 0}, "evaluate": {"seed": 0}}

@@ -16,7 +16,7 @@ from enttag.model.network import (
     read_checkpoint,
     save_model,
 )
-from enttag.model.train import param_groups
+from enttag.training.loop import param_groups
 
 
 def test_weighted_loss_matches_a_hand_computation_and_ignores_padding():

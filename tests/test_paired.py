@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from enttag.scoring.bootstrap import beats, paired_f1_diff, sentence_counts, summary
+from enttag.metrics.counts import sentence_counts
+from enttag.report.bootstrap import beats, paired_f1_diff, summary
 
 N_BOOT, SEED = 100, 7
 

@@ -1,4 +1,6 @@
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,14 @@ def test_exponent_floats_as_dvc_writes_them(tmp_path):
     (tmp_path / "params.yaml").write_text(re.sub(r"head_lr: \S+", "head_lr: 5.0e-3", text))
     cfg = load_section("train", tmp_path / "params.yaml")
     assert cfg.encoder_lr == 1e-5 and cfg.head_lr == 5e-3
+
+
+def test_reading_every_section_imports_no_torch():
+    """Validation never imports torch nor probes devices (train checks its device itself)."""
+    code = (
+        "import sys; from enttag.params import load_params; load_params('params.yaml'); "
+        "print('torch' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert out.stdout.strip() == "False", out.stderr

@@ -13,12 +13,12 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from enttag import predict
 from enttag.cli import main
 from enttag.encode.charmap import build_char_map, specials_of
 from enttag.errors import EnttagError
 from enttag.model.network import EntityTagger, load_encoder, save_model
-from enttag.model.tagger import Tagger
+from enttag.tagging import predict
+from enttag.tagging.tagger import Tagger
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = "张三在北京大学工作。"
@@ -202,7 +202,7 @@ class Boom:
 def test_a_hostile_pickle_is_refused(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     evil = tmp_path / "evil.pkl"
-    evil.write_bytes(pickle.dumps({"format": "enttag-model/1", "payload": Boom()}, protocol=2))
+    evil.write_bytes(pickle.dumps({"format": "enttag-model/2", "payload": Boom()}, protocol=2))
     code, out, err = predict_cli(capsys, "--model", str(evil), TEXT)
     assert (code, out) == (1, "") and "not an enttag model" in err
     assert not (tmp_path / "PWNED").exists()

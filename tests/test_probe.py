@@ -22,10 +22,10 @@ from enttag.cli import main
 from enttag.data.prepare import split_corpus
 from enttag.data.readers import Sentence
 from enttag.errors import EnttagError, guarded
-from enttag.model.export import export
-from enttag.model.tagger import Tagger
 from enttag.params import SECTIONS, ParamsError, parse_section
 from enttag.stage import run
+from enttag.tagging.export import export
+from enttag.tagging.tagger import Tagger
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent

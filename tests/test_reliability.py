@@ -21,9 +21,9 @@ from enttag.data.prepare import check_labelled, overlap_warning
 from enttag.data.readers import Sentence, read_corpus
 from enttag.encode.tokenized import check_positions
 from enttag.errors import EnttagError, InputError
-from enttag.model.encoder import materialize_encoder
 from enttag.model.network import FORMAT, load_encoder, read_checkpoint
 from enttag.params import SECTIONS, ParamsError, parse_section
+from enttag.pretrained.materialize import materialize_encoder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -153,9 +153,13 @@ def test_a_negative_seed_is_refused(section):
 
 
 @pytest.mark.skipif(torch.cuda.device_count() > 7, reason="this machine has a cuda:7")
-def test_an_absent_cuda_device_is_refused_at_validation():
-    with pytest.raises(ParamsError, match="train.device is 'cuda:7' but this machine has"):
-        parse_section("train", raw_section("train") | {"device": "cuda:7"}, SECTIONS["train"])
+def test_an_absent_cuda_device_is_refused_before_training():
+    """Checked where the model runs, not when params load: other stages never import torch."""
+    from enttag.model.inference import resolve_device
+
+    cfg = parse_section("train", raw_section("train") | {"device": "cuda:7"}, SECTIONS["train"])
+    with pytest.raises(EnttagError, match="train.device is 'cuda:7' but this machine has"):
+        resolve_device(cfg.device)
 
 
 # -- the encoder ------------------------------------------------------------------------------
@@ -210,8 +214,8 @@ def test_a_model_file_missing_keys(tmp_path):
 
 
 def test_a_newer_model_format_has_its_own_message(tmp_path):
-    torch.save({"format": "enttag-model/2"}, tmp_path / "m.pkl")
-    with pytest.raises(EnttagError, match="written in format 'enttag-model/2', this enttag reads"):
+    torch.save({"format": "enttag-model/3"}, tmp_path / "m.pkl")
+    with pytest.raises(EnttagError, match="written in format 'enttag-model/3', this enttag reads"):
         read_checkpoint(tmp_path / "m.pkl")
 
 

@@ -16,7 +16,7 @@ import torch
 import yaml
 from dvc_repo import VENV_BIN, copy_repo
 
-from enttag.model.resume import Checkpoints
+from enttag.training.resume import Checkpoints
 
 pytestmark = pytest.mark.slow
 

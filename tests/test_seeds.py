@@ -20,7 +20,8 @@ from enttag.experiments.seeds import (
     versus,
 )
 from enttag.experiments.sweep import grid, run, shard, to_queue, with_seeds
-from enttag.scoring.bootstrap import paired_f1_diff, pooled_f1_diff, sentence_counts
+from enttag.metrics.counts import sentence_counts
+from enttag.report.bootstrap import paired_f1_diff, pooled_f1_diff
 
 N_BOOT, SEED = 1000, 0
 

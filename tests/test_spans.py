@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from enttag.labels import ENT, OUTSIDE
-from enttag.scoring.spans import error_kinds, span_scores, spans, worst_sentences
+from enttag.labels import ENT, OUTSIDE, spans
+from enttag.report.spans import error_kinds, span_scores, worst_sentences
 
 NONE = {"missed": 0, "spurious": 0, "too_long": 0, "too_short": 0, "other_boundary": 0}
 

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
+from enttag.errors import EnttagError
 from enttag.labels import ENT, OUTSIDE, apply_threshold
-from enttag.scoring.threshold import best_threshold, pr_curve
+from enttag.metrics.threshold import best_threshold, pr_curve
 
 # Sorted by P(Ent): Ent .9, O .8, Ent .7, Ent .6, O .3, O .2, Ent .1 (4 Ent).
 # Ent F1 at each threshold: .4, .333, .571, .75, .667, .6, .727 -> best 0.6, F1 0.75.
@@ -39,9 +40,10 @@ def test_best_threshold_f1_is_the_f1_of_applying_it():
         assert f1_score(gold, apply_threshold(p, other), pos_label=ENT) <= f1 + 1e-12
 
 
-def test_no_ent_in_gold_is_refused():
-    with pytest.raises(ValueError, match="no Ent"):
+def test_no_ent_in_gold_is_refused_in_one_line():
+    with pytest.raises(EnttagError, match="no Ent") as caught:
         best_threshold(np.full(3, OUTSIDE), np.array([0.1, 0.5, 0.9]))
+    assert "\n" not in str(caught.value)
 
 
 def test_apply_threshold_predicts_ent_at_or_above_t():

@@ -10,10 +10,9 @@ from shipped import section
 
 from enttag.data.prepare import read_prepared
 from enttag.encode.tokenized import SPLITS, TokenizedCorpus, tokenize_corpus
-from enttag.encode.windows import window_bounds
+from enttag.encode.windows import gold_per_sentence, window_bounds
 from enttag.errors import InputError
 from enttag.labels import LABELS
-from enttag.scoring.scores import gold_per_sentence
 
 MAX_LENGTH, STRIDE = 16, 4
 

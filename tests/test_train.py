@@ -23,8 +23,8 @@ from shipped import section
 from enttag.encode.tokenized import TokenizedCorpus, tokenize_corpus
 from enttag.errors import EnttagError
 from enttag.labels import ENT
-from enttag.model import train as train_module
 from enttag.model.network import read_checkpoint
+from enttag.training import loop as train_module
 
 EVAL_EVERY = 2
 
@@ -81,7 +81,6 @@ def run_train(tmp_path: Path, tokenized: Path, encoder: Path, **changes) -> tupl
     summary = train_module.train(
         cfg,
         replace(section("model"), name=str(encoder), num_layers=None, prune_vocab=True),
-        section("tokenize", max_length=32, stride=8),
         tokenized_dir=tokenized,
         encoder_dir=encoder,
         model_path=tmp_path / "model.pkl",

@@ -3,8 +3,9 @@ import pytest
 from sklearn.metrics import f1_score, matthews_corrcoef, precision_score, recall_score
 
 from enttag.labels import ENT, OUTSIDE
-from enttag.scoring.bootstrap import confusion, summary
-from enttag.scoring.verdict import explain, verdict
+from enttag.metrics.counts import confusion
+from enttag.report.bootstrap import summary
+from enttag.report.verdict import explain, verdict
 
 # The researcher's log: 17,920 scored characters, Ent share 0.20 (3,584 Ent).
 N_SENT, WIDTH, N_ENT = 560, 32, 3584

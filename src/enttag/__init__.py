@@ -11,12 +11,12 @@ __version__ = "0.1.0"
 __all__ = ["Tagger"]
 
 if TYPE_CHECKING:
-    from enttag.model.tagger import Tagger
+    from enttag.tagging.tagger import Tagger
 
 
 def __getattr__(name: str):
     if name == "Tagger":  # imported on first use: `import enttag` stays light (no torch)
-        from enttag.model.tagger import Tagger
+        from enttag.tagging.tagger import Tagger
 
         return Tagger
     raise AttributeError(f"module 'enttag' has no attribute {name!r}")

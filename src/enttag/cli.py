@@ -12,10 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from enttag import predict
 from enttag.errors import guarded
 from enttag.experiments import journal, plots_template, sweep
-from enttag.model import export
+from enttag.tagging import export, predict
 
 COMMANDS = {
     "predict": (predict.add_arguments, predict.run, predict.HELP, predict.__doc__),

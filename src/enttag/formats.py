@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from enttag.experiments import entity_view
-from enttag.scoring.spans import spans_from_probs
+from enttag.labels import spans_from_probs
 
 Block = Callable[[str, np.ndarray, float, bool], str]
 

@@ -87,7 +87,7 @@ def choose(
     Each candidate's cut is its own F1-best threshold on dev; ties go to the first
     candidate in ``rules`` x ``weights`` order (so to the CRF end of the grid).
     """
-    from enttag.scoring.threshold import best_threshold  # sklearn: only where choosing
+    from enttag.metrics.threshold import best_threshold  # sklearn: only where choosing
 
     gold, p_enc, p_crf = flatten(gold), flatten(p_enc), flatten(p_crf)
     rows: list[dict[str, float | str]] = []

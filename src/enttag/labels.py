@@ -1,4 +1,4 @@
-"""Ent/O labels as arrays: ids, per-sentence sequences, and thresholding P(Ent).
+"""Ent/O labels as arrays: ids, per-sentence sequences, thresholding P(Ent), Ent runs.
 
 Label ids: 0 = Ent, 1 = O. A split's labels are one int array per sentence
 (``Seqs``); numpy only, so the predict path stays light.
@@ -13,8 +13,10 @@ import numpy as np
 
 LABELS = ("Ent", "O")
 ENT, OUTSIDE = LABELS.index("Ent"), LABELS.index("O")
+ARGMAX = 0.5  # the P(Ent) cut that equals the argmax of the two classes
 
 Seqs = Sequence[np.ndarray]
+Span = tuple[int, int]
 
 
 def flatten(seqs: np.ndarray | Seqs) -> np.ndarray:
@@ -58,3 +60,20 @@ def apply_threshold(p_ent: np.ndarray | Seqs, t: float) -> np.ndarray | list[np.
     if isinstance(p_ent, np.ndarray):
         return np.where(p_ent >= t, ENT, OUTSIDE)
     return [np.where(np.asarray(p) >= t, ENT, OUTSIDE) for p in p_ent]
+
+
+def spans(labels: np.ndarray) -> list[Span]:
+    """Maximal runs of Ent (0) as half-open ``(start, end)``, in order."""
+    edges = np.diff(np.concatenate([[0], np.asarray(labels) == ENT, [0]]).astype(np.int8))
+    starts, ends = np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()
+    return list(zip(starts, ends, strict=True))
+
+
+def tags_from_probs(p_ent: np.ndarray, cut: float) -> list[str]:
+    """``"Ent"`` where ``P(Ent) >= cut``, else ``"O"``."""
+    return [LABELS[i] for i in apply_threshold(np.asarray(p_ent), cut).tolist()]
+
+
+def spans_from_probs(text: str, p_ent: np.ndarray, cut: float) -> list[tuple[int, int, str]]:
+    """Maximal Ent runs as ``(start, end, entity text)``, half-open."""
+    return [(s, e, text[s:e]) for s, e in spans(apply_threshold(np.asarray(p_ent), cut))]

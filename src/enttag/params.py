@@ -144,24 +144,6 @@ class TrainParams:
     processes: int = positive()
     precision: str = one_of("fp32", "bf16")
 
-    def __post_init__(self) -> None:
-        check_device(self.device)
-
-
-def check_device(device: str) -> None:
-    """A CUDA device asked for by name must exist here (``auto`` falls back to the CPU)."""
-    if not device.startswith("cuda"):
-        return
-    import torch  # only when a CUDA device is named: most stages never need torch
-
-    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    index = int(device[5:]) if device.startswith("cuda:") else 0
-    if index >= count:
-        have = f"{count} CUDA device(s)" if count else "no CUDA device"
-        raise ParamsError(
-            f"train.device is {device!r} but this machine has {have}; use auto or cpu"
-        )
-
 
 @dataclass(frozen=True)
 class BaselineParams:

@@ -17,7 +17,7 @@ import numpy as np
 import sklearn_crfsuite
 
 from enttag.baseline.features import char_features
-from enttag.baseline.marginals import CrfMarginals
+from enttag.baseline.marginals import CRF_FILE, CrfMarginals
 from enttag.data.readers import Sentence
 
 
@@ -31,7 +31,7 @@ class CrfBaseline:
 
     def fit(self, sentences: list[Sentence]) -> CrfBaseline:
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "crf.crfsuite"
+            path = Path(tmp) / CRF_FILE
             crf = sklearn_crfsuite.CRF(
                 algorithm="lbfgs",
                 all_possible_transitions=True,

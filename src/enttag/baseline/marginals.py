@@ -14,6 +14,8 @@ import pycrfsuite
 from enttag.baseline.features import char_features
 from enttag.errors import EnttagError
 
+CRF_FILE = "crf.crfsuite"  # the fitted CRF's file name, in models/baseline/ and exports
+
 
 class CrfMarginals:
     """A crfsuite model (its file's bytes) and the feature window it was trained with."""

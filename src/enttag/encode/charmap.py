@@ -11,6 +11,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from enttag.errors import EnttagError
+
 WORD_START = ("▁", "Ġ")  # SentencePiece and byte-level BPE word-start markers
 
 
@@ -38,7 +40,11 @@ def specials_of(tokenizer) -> Specials:
     }
     missing = [k for k, v in ids.items() if v is None]
     if missing:
-        raise ValueError(f"tokenizer has no {', '.join(missing)} token")
+        where = getattr(tokenizer, "name_or_path", "") or "the encoder's tokenizer"
+        raise EnttagError(
+            f"{where}: the tokenizer has no {', '.join(missing)} token; enttag needs "
+            "begin, end, padding and unknown tokens (set them in its tokenizer_config.json)"
+        )
     return Specials(**ids)
 
 

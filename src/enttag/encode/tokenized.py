@@ -19,15 +19,19 @@ from enttag.errors import EnttagError, InputError
 from enttag.params import TokenizeParams
 
 SPLITS = ("train", "dev", "test")
+VOCAB_KEYS = ("char_to_id", "specials", "kept_ids", "max_length", "stride")
 
 
 @dataclass
 class TokenizedCorpus:
-    """Encoded splits, the character->id map, the special ids and (if pruned) the kept rows."""
+    """Encoded splits, the character->id map, the special ids, (if pruned) the kept rows,
+    and the window settings they were cut with (``vocab.json`` records them all)."""
 
     char_map: dict[str, int]
     specials: Specials
     kept_ids: list[int] | None
+    max_length: int
+    stride: int
     splits: dict[str, EncodedSplit]
 
     @classmethod
@@ -36,11 +40,23 @@ class TokenizedCorpus:
         if not vocab_path.is_file():
             raise InputError(vocab_path, "file not found (run the tokenize stage first)")
         vocab = json.loads(vocab_path.read_text(encoding="utf-8"))
+        missing = [k for k in VOCAB_KEYS if k not in vocab]
+        if missing:
+            raise InputError(
+                vocab_path, f"no {', '.join(missing)}: an older store; run the tokenize stage"
+            )
         encoded = {
             name: EncodedSplit.from_dict(torch.load(Path(folder) / f"{name}.pt", weights_only=True))
             for name in splits
         }
-        return cls(vocab["char_to_id"], Specials(**vocab["specials"]), vocab["kept_ids"], encoded)
+        return cls(
+            vocab["char_to_id"],
+            Specials(**vocab["specials"]),
+            vocab["kept_ids"],
+            vocab["max_length"],
+            vocab["stride"],
+            encoded,
+        )
 
 
 def tokenize_corpus(
@@ -70,7 +86,13 @@ def tokenize_corpus(
     with atomic_dir(out_dir) as tmp:
         (tmp / "vocab.json").write_text(
             json.dumps(
-                {"char_to_id": char_map, "specials": vars(specials), "kept_ids": kept},
+                {
+                    "char_to_id": char_map,
+                    "specials": vars(specials),
+                    "kept_ids": kept,
+                    "max_length": cfg.max_length,
+                    "stride": cfg.stride,
+                },
                 ensure_ascii=False,
             ),
             encoding="utf-8",

@@ -183,3 +183,12 @@ class CharSheet:
             )
         o = self.offsets
         return [self.values[o[s] : o[s + 1]] for s in range(len(o) - 1)]
+
+
+def gold_per_sentence(data: EncodedSplit) -> list[np.ndarray]:
+    """Gold label ids (0 = Ent, 1 = O) of every scored character, one array per sentence."""
+    sheet = CharSheet(data, dtype=np.int64)
+    labels, ptr = data.labels.numpy(), data.ptr.numpy()
+    for w in range(len(data)):
+        sheet.put(w, labels[ptr[w] : ptr[w + 1]])
+    return sheet.per_sentence()

@@ -38,7 +38,7 @@ from enttag.experiments.runs import (
     with_report,
 )
 from enttag.experiments.seeds import N_BOOT, SEED, STANDING, ci, group_table, seed_groups
-from enttag.scoring.bootstrap import paired_f1_diff
+from enttag.report.bootstrap import paired_f1_diff
 
 HELP = "write EXPERIMENTS.md, a lab journal of the DVC experiments, from dvc exp show --json"
 

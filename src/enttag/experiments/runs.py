@@ -8,9 +8,12 @@ scalars). The full test report, an ordinary output, is read from the run's own c
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -113,9 +116,21 @@ def ranked(runs: list[Run]) -> list[Run]:
     return sorted((r for r in runs if r.finished), key=lambda r: r.ent_f1, reverse=True)
 
 
+def run_command(cmd: list[str]) -> subprocess.CompletedProcess:
+    """Run ``cmd`` with this Python's bin folder first on PATH (where the venv's dvc is);
+    a command that is not installed is one EnttagError line."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    try:
+        return subprocess.run(cmd, capture_output=True, env={**os.environ, "PATH": path})
+    except FileNotFoundError:
+        raise EnttagError(
+            f"{cmd[0]} is not installed (not on PATH): run `make setup` and use the venv's enttag"
+        ) from None
+
+
 def command_output(cmd: list[str]) -> bytes | None:
     """stdout of ``cmd``, or None if it fails."""
-    result = subprocess.run(cmd, capture_output=True)
+    result = run_command(cmd)
     return result.stdout if result.returncode == 0 else None
 
 
@@ -129,7 +144,7 @@ def exp_show() -> list[dict[str, Any]]:
 
 def error_line(cmd: list[str]) -> str:
     """The ``ERROR: ...`` line (else the last line) of a failed ``cmd``, run again."""
-    result = subprocess.run(cmd, capture_output=True)
+    result = run_command(cmd)
     lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
     return next((x for x in lines if x.startswith("ERROR")), lines[-1] if lines else "(no message)")
 

@@ -6,7 +6,7 @@ the very same params are one run twice, counted once). A group shows its mean te
 F1, the min–max over its seeds and n.
 
 Groups are compared by a hierarchical bootstrap of the mean Ent F1 difference
-(:func:`~enttag.scoring.bootstrap.pooled_f1_diff`: seeds of each group drawn with
+(:func:`~enttag.report.bootstrap.pooled_f1_diff`: seeds of each group drawn with
 replacement, then the same test sentences for every run) over the per-sentence counts
 each run committed; the answer is ``yes``, ``no`` or ``not distinguishable``. Between
 two single runs that is the paired bootstrap, labelled :data:`SINGLE`. The verdict
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from enttag.experiments.runs import Run
-from enttag.scoring.bootstrap import pooled_f1_diff
+from enttag.report.bootstrap import pooled_f1_diff
 
 SEED_PARAM = "train.seed"
 SINGLE = "one run each: retrain noise not measured"

@@ -1,1 +1,1 @@
-"""The tagger network, its training loop, batched inference and the Tagger API."""
+"""The tagger network (encoder plus a linear or CRF head), its model file, batched inference."""

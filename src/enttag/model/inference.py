@@ -11,13 +11,20 @@ from torch import nn
 
 from enttag.encode.batching import iterate
 from enttag.encode.windows import IGNORE, CharSheet, EncodedSplit
+from enttag.errors import EnttagError
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` picks CUDA when present; on CPU, use every core this process may run on."""
+    """``auto`` picks CUDA when present; on CPU, use every core this process may run on.
+    A CUDA device this machine lacks is an EnttagError (checked here, when a stage runs
+    the model, not when params are read: other stages never import torch)."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     device = torch.device(name)
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if device.type == "cuda" and (device.index or 0) >= count:
+        have = f"{count} CUDA device(s)" if count else "no CUDA device"
+        raise EnttagError(f"train.device is {name!r} but this machine has {have}; use auto or cpu")
     if device.type == "cpu":
         torch.set_num_threads(
             len(os.sched_getaffinity(0))

@@ -24,8 +24,19 @@ from enttag.labels import ENT, LABELS, OUTSIDE
 from enttag.model.crf import LinearChainCRF
 from enttag.model.inference import weighted_loss
 
-FORMAT = "enttag-model/1"
-REQUIRED = ("state_dict", "encoder_config", "char_to_id", "specials", "labels", "max_length")
+FORMAT = "enttag-model/2"  # /2: the head and the tag scheme are recorded
+REQUIRED = (
+    "state_dict",
+    "encoder_config",
+    "char_to_id",
+    "specials",
+    "labels",
+    "tags",
+    "head",
+    "max_length",
+    "stride",
+)
+TAG_SCHEME = "io"  # one Ent/O label per character (LABELS)
 
 
 class EntityTagger(nn.Module):
@@ -151,6 +162,8 @@ def save_model(
         "char_to_id": char_map,
         "specials": vars(specials),
         "labels": list(LABELS),
+        "tags": TAG_SCHEME,
+        "head": "crf" if model.crf is not None else "linear",
         "max_length": max_length,
         "stride": stride,
         **extra,
@@ -202,7 +215,6 @@ def model_from_checkpoint(checkpoint: dict[str, Any]) -> EntityTagger:
     """Rebuild the tagger from a checkpoint read by :func:`read_checkpoint`."""
     config_dict = dict(checkpoint["encoder_config"])
     config = AutoConfig.for_model(config_dict.pop("model_type"), **config_dict)
-    head = checkpoint.get("params", {}).get("model", {}).get("head", "linear")
-    model = EntityTagger(AutoModel.from_config(config), head=head)
+    model = EntityTagger(AutoModel.from_config(config), head=checkpoint["head"])
     model.load_state_dict(checkpoint["state_dict"])
     return model.eval()

@@ -4,7 +4,7 @@ The folder holds ``config.json`` (the encoder's architecture with a token-classi
 head, ``id2label`` from the model's labels, the pruned vocabulary size),
 ``model.safetensors`` (the weights under the Hugging Face names), a fast tokenizer
 (``tokenizer.json`` and its config) and a model card (``README.md``,
-:mod:`enttag.model.card`). ``AutoModelForTokenClassification``, ``AutoTokenizer`` and
+:mod:`enttag.tagging.card`). ``AutoModelForTokenClassification``, ``AutoTokenizer`` and
 ``pipeline("token-classification")`` read it without enttag.
 
 The tokenizer gives every character exactly the id enttag's character map gives it
@@ -77,8 +77,8 @@ def export_transformers(
     enttag (token ids of every mapped character, P(Ent) on a probe) before it
     replaces ``out``.
     """
-    from enttag.model.card import model_card, read_data_params, read_metrics
     from enttag.model.network import model_from_checkpoint, read_checkpoint
+    from enttag.tagging.card import model_card, read_data_params, read_metrics
 
     checkpoint = read_checkpoint(model_path)
     model = model_from_checkpoint(checkpoint)

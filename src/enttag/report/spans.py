@@ -29,16 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from enttag.labels import ENT, LABELS, Seqs, apply_threshold, check_aligned
-
-Span = tuple[int, int]
-
-
-def spans(labels: np.ndarray) -> list[Span]:
-    """Maximal runs of Ent (0) as half-open ``(start, end)``, in order."""
-    edges = np.diff(np.concatenate([[0], np.asarray(labels) == ENT, [0]]).astype(np.int8))
-    starts, ends = np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()
-    return list(zip(starts, ends, strict=True))
+from enttag.labels import Seqs, check_aligned, spans
 
 
 def _ratio(num: int, den: int) -> float:
@@ -139,13 +130,3 @@ def view_rows(
     sample = sorted(rng.choice(correct, size=min(n_correct, len(correct)), replace=False).tolist())
     rows = [*worst, *(_sentence_row(i, texts[i], gold_seqs[i], pred_seqs[i]) for i in sample)]
     return [r | {"p_ent": np.round(p_ent[r["index"]], 3).tolist()} for r in rows]
-
-
-def tags_from_probs(p_ent: np.ndarray, cut: float) -> list[str]:
-    """``"Ent"`` where ``P(Ent) >= cut``, else ``"O"``."""
-    return [LABELS[i] for i in apply_threshold(np.asarray(p_ent), cut).tolist()]
-
-
-def spans_from_probs(text: str, p_ent: np.ndarray, cut: float) -> list[tuple[int, int, str]]:
-    """Maximal Ent runs as ``(start, end, entity text)``, half-open."""
-    return [(s, e, text[s:e]) for s, e in spans(apply_threshold(np.asarray(p_ent), cut))]

@@ -12,7 +12,7 @@ stitching are the same code as with the ``.pkl``.
 
 ``--format transformers`` writes a Hugging Face folder instead (config, safetensors
 weights, fast tokenizer, model card) that plain ``transformers`` loads
-(:mod:`enttag.model.hf_export`).
+(:mod:`enttag.tagging.hf_export`).
 
 examples:
   enttag export --model models/tagger.pkl --out models/onnx
@@ -30,15 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from enttag.atomic import atomic_dir, write_json
+from enttag.baseline.marginals import CRF_FILE
 from enttag.errors import EnttagError
-from enttag.model import hf_export
-from enttag.model.graph_meta import graph_props, stamp
+from enttag.tagging import hf_export
+from enttag.tagging.graph_meta import graph_props, stamp
 
 HELP = "export a trained model to ONNX (optionally int8) or as a transformers folder"
 FORMAT = "enttag-onnx/1"
 FORMATS = ("onnx", "transformers")
 META = "tagger.json"
-CRF_FILE = "crf.crfsuite"
 GRAPH = {False: "model.onnx", True: "model.int8.onnx"}
 OPSET = 17
 
@@ -79,8 +79,8 @@ def export(model_path: str | Path, out: str | Path, *, int8: bool = False) -> Pa
     """Write the export folder ``out`` for the ``.pkl`` at ``model_path``; returns ``out``."""
     import torch
 
-    from enttag.model.backends import INPUTS, OUTPUT, PEnt
     from enttag.model.network import model_from_checkpoint, read_checkpoint
+    from enttag.tagging.backends import INPUTS, OUTPUT, PEnt
 
     checkpoint = read_checkpoint(model_path)
     model = model_from_checkpoint(checkpoint)

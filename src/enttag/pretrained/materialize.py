@@ -12,7 +12,7 @@ from transformers import AutoModel, AutoTokenizer
 
 from enttag.atomic import atomic_dir
 from enttag.errors import EnttagError
-from enttag.model.e5.convert import is_builtin, materialize
+from enttag.pretrained.e5.convert import is_builtin, materialize
 
 
 def materialize_encoder(name: str, out_dir: Path) -> Path:

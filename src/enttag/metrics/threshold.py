@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import precision_recall_curve
 
+from enttag.errors import EnttagError
 from enttag.labels import ENT, Seqs, flatten
 
 
@@ -18,7 +19,10 @@ def _curve(
     """sklearn's Ent precision, recall (each without its final 1, 0 point) and thresholds."""
     is_ent = flatten(gold) == ENT
     if not is_ent.any():
-        raise ValueError("gold has no Ent characters")
+        raise EnttagError(
+            "the gold labels hold no Ent character, so no P(Ent) cut can be chosen "
+            "(prepare refuses a dev split without one: was data/prepared edited?)"
+        )
     precision, recall, thresholds = precision_recall_curve(is_ent, flatten(p_ent))
     return precision[:-1], recall[:-1], thresholds
 

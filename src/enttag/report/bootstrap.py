@@ -15,15 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from enttag.labels import ENT, LABELS, OUTSIDE, Seqs, check_aligned, checked, lengths
-
-
-def confusion(gold: np.ndarray | Seqs, pred: np.ndarray | Seqs) -> dict[str, dict[str, int]]:
-    """2x2 counts, ``{gold label: {predicted label: count}}``."""
-    cell = 2 * checked(gold, "gold") + checked(pred, "pred")  # Ent = 0, O = 1
-    m = np.bincount(cell, minlength=4).reshape(2, 2)
-    return {LABELS[i]: {LABELS[j]: int(m[i, j]) for j in (ENT, OUTSIDE)} for i in (ENT, OUTSIDE)}
-
+from enttag.labels import Seqs, check_aligned, checked, lengths
+from enttag.metrics.counts import confusion, counts_by_sentence, scores
 
 BEATS = ("yes", "no", "not distinguishable")
 
@@ -33,40 +26,6 @@ def beats(diff_ci: list[float]) -> str:
     or across 0."""
     lo, hi = diff_ci
     return BEATS[0] if lo > 0 else BEATS[1] if hi < 0 else BEATS[2]
-
-
-def sentence_counts(gold_seqs: Seqs, pred_seqs: Seqs) -> np.ndarray:
-    """(n_sentences, 4) tp, fn, fp, tn per sentence: what a later paired bootstrap needs."""
-    check_aligned(gold_seqs, pred_seqs)
-    return _sentence_counts(
-        checked(gold_seqs, "gold"), checked(pred_seqs, "pred"), lengths(gold_seqs)
-    )
-
-
-def _sentence_counts(gold: np.ndarray, pred: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """(n_sentences, 4) counts of tp, fn, fp, tn per sentence, Ent being positive."""
-    sentence = np.repeat(np.arange(len(sizes)), sizes)
-    cell = 2 * gold + pred  # 0 tp, 1 fn, 2 fp, 3 tn
-    return np.bincount(4 * sentence + cell, minlength=4 * len(sizes)).reshape(-1, 4)
-
-
-def _div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """num / den, 0 where den is 0."""
-    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-
-
-def _scores(totals: np.ndarray) -> dict[str, np.ndarray]:
-    """Ent precision, recall, F1, macro F1 and MCC from (..., 4) tp, fn, fp, tn totals."""
-    tp, fn, fp, tn = np.moveaxis(np.asarray(totals, dtype=float), -1, 0)
-    ent_f1 = _div(2 * tp, 2 * tp + fp + fn)
-    o_f1 = _div(2 * tn, 2 * tn + fp + fn)
-    return {
-        "ent_precision": _div(tp, tp + fp),
-        "ent_recall": _div(tp, tp + fn),
-        "ent_f1": ent_f1,
-        "macro_f1": (ent_f1 + o_f1) / 2,
-        "mcc": _div(tp * tn - fp * fn, np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))),
-    }
 
 
 def _draws(n: int, n_boot: int, seed: int) -> np.ndarray:
@@ -123,13 +82,13 @@ def pooled_f1_diff(
     if len(shape) != 2 or shape[1] != 4 or any(a.shape != shape for a in arrays):
         raise ValueError(f"need (n, 4) count arrays of one shape, got {[a.shape for a in arrays]}")
     weights = _draws(shape[0], n_boot, seed)
-    f1 = np.stack([_scores(weights @ a)["ent_f1"] for a in arrays], axis=1)  # (n_boot, runs)
+    f1 = np.stack([scores(weights @ a)["ent_f1"] for a in arrays], axis=1)  # (n_boot, runs)
     rng = np.random.default_rng([seed, 1])  # seed draws, apart from the sentence draws
     k = len(runs)
     rows = np.arange(n_boot)[:, None]
     mine = f1[rows, rng.integers(0, k, (n_boot, k))].mean(axis=1)
     theirs = f1[rows, k + rng.integers(0, len(others), (n_boot, len(others)))].mean(axis=1)
-    point = [float(_scores(a.sum(axis=0))["ent_f1"]) for a in arrays]
+    point = [float(scores(a.sum(axis=0))["ent_f1"]) for a in arrays]
     interval = _ci(mine - theirs, alpha)
     return {
         "ent_f1_diff": float(np.mean(point[:k]) - np.mean(point[k:])),
@@ -141,10 +100,10 @@ def pooled_f1_diff(
 
 def _lift(totals: np.ndarray, boot: np.ndarray, alpha: float) -> dict[str, Any]:
     """The Ent F1 difference of columns 0-3 minus 4-7, its interval and ``beats``."""
-    diff = _scores(boot[:, :4])["ent_f1"] - _scores(boot[:, 4:])["ent_f1"]
+    diff = scores(boot[:, :4])["ent_f1"] - scores(boot[:, 4:])["ent_f1"]
     interval = _ci(diff, alpha)
     return {
-        "ent_f1_diff": float(_scores(totals[:4])["ent_f1"] - _scores(totals[4:])["ent_f1"]),
+        "ent_f1_diff": float(scores(totals[:4])["ent_f1"] - scores(totals[4:])["ent_f1"]),
         "ci": interval,
         "beats": beats(interval),
     }
@@ -172,15 +131,15 @@ def summary(
     if not gold.size:
         raise ValueError("no characters to score")
     sizes = lengths(gold_seqs)
-    counts = _sentence_counts(gold, pred, sizes)
+    counts = counts_by_sentence(gold, pred, sizes)
     if baseline_seqs is not None:
         check_aligned(gold_seqs, baseline_seqs, "baseline")
-        base = _sentence_counts(gold, checked(baseline_seqs, "baseline"), sizes)
+        base = counts_by_sentence(gold, checked(baseline_seqs, "baseline"), sizes)
         counts = np.hstack([counts, base])
     totals = counts.sum(axis=0)
     boot = _resample(counts, n_boot, seed)
-    point = {k: float(v) for k, v in _scores(totals[:4]).items()}
-    dist = _scores(boot[:, :4])
+    point = {k: float(v) for k, v in scores(totals[:4]).items()}
+    dist = scores(boot[:, :4])
     tp, fn, fp, _ = (int(t) for t in totals[:4])
     ent_share = (tp + fn) / gold.size
     out: dict[str, Any] = {

@@ -29,9 +29,8 @@ from enttag.encode.charmap import CharLookup, Specials
 from enttag.encode.windows import CharSheet, encode_split
 from enttag.errors import EnttagError
 from enttag.fusion import Fusion
-from enttag.scoring.spans import spans_from_probs, tags_from_probs
+from enttag.labels import ARGMAX, spans_from_probs, tags_from_probs
 
-ARGMAX = 0.5  # P(Ent) >= 0.5 is the argmax of the two classes
 BACKENDS = ("auto", "torch", "onnx")
 
 
@@ -39,7 +38,7 @@ class Tagger:
     """A loaded enttag model: its backend, character map and windowing settings.
 
     ``backend`` maps a padded batch ``(input_ids, attention_mask)`` to P(Ent) per
-    position (:mod:`enttag.model.backends`); everything else is shared.
+    position (:mod:`enttag.tagging.backends`); everything else is shared.
     """
 
     def __init__(
@@ -94,9 +93,9 @@ class Tagger:
 
     @classmethod
     def _load_torch(cls, path: str | Path, device: str, int8: bool) -> Tagger:
-        from enttag.model.backends import TorchBackend
         from enttag.model.inference import resolve_device
         from enttag.model.network import model_from_checkpoint, read_checkpoint
+        from enttag.tagging.backends import TorchBackend
 
         if Path(path).is_dir():
             raise EnttagError(f"{path}: a folder; the torch backend reads a .pkl model file")
@@ -115,9 +114,9 @@ class Tagger:
 
     @classmethod
     def _load_onnx(cls, path: str | Path, device: str, int8: bool) -> Tagger:
-        from enttag.model.backends import OnnxBackend
-        from enttag.model.export import META, crf_model_of, graph_path, read_meta
-        from enttag.model.graph_meta import check_meta
+        from enttag.tagging.backends import OnnxBackend
+        from enttag.tagging.export import META, crf_model_of, graph_path, read_meta
+        from enttag.tagging.graph_meta import check_meta
 
         if device not in ("auto", "cpu"):
             raise EnttagError(f"the onnx backend runs on the CPU, not {device}")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from enttag.atomic import atomic_dir
 from enttag.errors import EnttagError
-from enttag.model.e5.charsmap import precompiled_charsmap
-from enttag.model.e5.file import Header, read_directory, read_header, read_tensor
+from enttag.pretrained.e5.charsmap import precompiled_charsmap
+from enttag.pretrained.e5.file import Header, read_directory, read_header, read_tensor
 from enttag.wheels import PinnedWheel, read_members
 
 BUILTIN_PREFIX = "builtin:"

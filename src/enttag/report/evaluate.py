@@ -26,17 +26,19 @@ import numpy as np
 from enttag.atomic import write_json, write_jsonl, write_text
 from enttag.data.prepare import read_prepared
 from enttag.encode.tokenized import TokenizedCorpus
+from enttag.encode.windows import gold_per_sentence
 from enttag.errors import EnttagError
 from enttag.fusion import Fusion
-from enttag.labels import apply_threshold
+from enttag.labels import ARGMAX, apply_threshold
+from enttag.metrics.counts import point_scores, sentence_counts
+from enttag.metrics.threshold import pr_curve
 from enttag.model.inference import predict, resolve_device
 from enttag.model.network import model_from_checkpoint, read_checkpoint
 from enttag.params import EvaluateParams
-from enttag.scoring.bootstrap import paired_f1_diff, sentence_counts, summary
-from enttag.scoring.scores import ent_prf, gold_per_sentence, report
-from enttag.scoring.spans import error_kinds, span_scores, view_rows, worst_sentences
-from enttag.scoring.threshold import pr_curve
-from enttag.scoring.verdict import explain, verdict
+from enttag.report.bootstrap import paired_f1_diff, summary
+from enttag.report.per_class import report
+from enttag.report.spans import error_kinds, span_scores, view_rows, worst_sentences
+from enttag.report.verdict import explain, verdict
 
 CI_KEYS = (
     "ent_share",
@@ -86,7 +88,7 @@ def score_split(
     baseline_kind: str,
     encoder_p_ent: list[np.ndarray] | None = None,
 ) -> SplitScores:
-    """Report at ``cut`` (the argmax 0.5, or a fused tagger's dev-chosen cut), with the
+    """Report at ``cut`` (the argmax cut, or a fused tagger's dev-chosen cut), with the
     bootstrap verdict, spans and extras.
 
     ``threshold`` adds the scores at a dev-tuned cut; ``baseline_p_ent`` the baseline's
@@ -96,7 +98,7 @@ def score_split(
     """
     pred = apply_threshold(p_ent, cut)
     metrics, text = report(gold, pred)
-    baseline_pred = apply_threshold(baseline_p_ent, 0.5) if baseline_p_ent is not None else None
+    baseline_pred = apply_threshold(baseline_p_ent, ARGMAX) if baseline_p_ent is not None else None
     stats = summary(gold, pred, n_boot=cfg.bootstrap, seed=cfg.seed, baseline_seqs=baseline_pred)
     decision = verdict(stats)
     metrics |= {
@@ -109,22 +111,19 @@ def score_split(
         "error_kinds": total_error_kinds(gold, pred),
     }
     if threshold is not None:
-        tuned = apply_threshold(p_ent, threshold)
-        tuned_report, _ = report(gold, tuned)
+        tuned = point_scores(gold, apply_threshold(p_ent, threshold))
         metrics["at_dev_threshold"] = {
             "threshold": threshold,
-            **ent_prf(gold, tuned),
-            "macro_f1": tuned_report["macro avg"]["f1-score"],
+            **{k: tuned[k] for k in ("ent_precision", "ent_recall", "ent_f1", "macro_f1")},
         }
     if baseline_pred is not None:
-        base_report, _ = report(gold, baseline_pred)
         metrics["baseline"] = {
             "kind": baseline_kind,
             **system_scores(gold, baseline_pred, cfg),
-            "macro_f1": base_report["macro avg"]["f1-score"],
+            "macro_f1": point_scores(gold, baseline_pred)["macro_f1"],
         }
     if encoder_p_ent is not None:
-        encoder_pred = apply_threshold(encoder_p_ent, 0.5)
+        encoder_pred = apply_threshold(encoder_p_ent, ARGMAX)
         encoder = system_scores(gold, encoder_pred, cfg, baseline_pred)
         counts = [sentence_counts(gold, p) for p in (pred, encoder_pred)]
         gain = paired_f1_diff(*counts, n_boot=cfg.bootstrap, seed=cfg.seed)
@@ -316,7 +315,7 @@ def evaluate_model(
             gold,
             p_ent,
             cfg=cfg,
-            cut=0.5 if fusion is None else fusion.threshold,
+            cut=ARGMAX if fusion is None else fusion.threshold,
             threshold=checkpoint["threshold"] if fusion is None else None,
             baseline_p_ent=baseline_p_ent,
             baseline_kind=str(baseline["kind"]),

@@ -6,13 +6,13 @@ periodic dev evaluation with early stopping on dev Ent F1. The best dev
 checkpoint is the one saved. Wall-clock figures (duration, throughput) go only to
 the timing file, so the model file and the step logs are the same bytes on a re-run.
 
-Faults: a resume checkpoint (see :mod:`enttag.model.resume`) is written every
+Faults: a resume checkpoint (see :mod:`enttag.training.resume`) is written every
 ``checkpoint_every`` steps, at each dev evaluation and on SIGINT/SIGTERM; the
 same command resumes from it and ends with the same bytes as an uninterrupted
 run. A non-finite loss or gradient norm stops training at once.
 
 Under torchrun it is one of several data-parallel processes (see
-:mod:`enttag.model.distributed`): rank 0 alone logs, evaluates and writes.
+:mod:`enttag.training.distributed`): rank 0 alone logs, evaluates and writes.
 """
 
 from __future__ import annotations
@@ -33,9 +33,11 @@ from dvclive import Live
 from enttag.atomic import write_json
 from enttag.encode.batching import bucketed_batches, collate
 from enttag.encode.tokenized import TokenizedCorpus
-from enttag.encode.windows import IGNORE
+from enttag.encode.windows import IGNORE, gold_per_sentence
 from enttag.errors import EnttagError
-from enttag.model import distributed
+from enttag.labels import ARGMAX, apply_threshold
+from enttag.metrics.counts import ent_prf
+from enttag.metrics.threshold import best_threshold
 from enttag.model.inference import autocast, predict
 from enttag.model.network import (
     EntityTagger,
@@ -44,10 +46,9 @@ from enttag.model.network import (
     prune_embeddings,
     save_model,
 )
-from enttag.model.resume import Checkpoints, StopSignals, set_rng_states
-from enttag.params import ModelParams, TokenizeParams, TrainParams, as_dict
-from enttag.scoring.scores import ent_prf, gold_per_sentence
-from enttag.scoring.threshold import best_threshold
+from enttag.params import ModelParams, TrainParams, as_dict
+from enttag.training import distributed
+from enttag.training.resume import Checkpoints, StopSignals, set_rng_states
 
 
 class Diverged(EnttagError):
@@ -120,7 +121,7 @@ def evaluate_dev(
         precision=cfg.precision,
         class_weights=weights,
     )
-    pred = [np.where(p >= 0.5, 0, 1) for p in probs]
+    pred = apply_threshold(probs, ARGMAX)
     return {"loss": loss, **ent_prf(gold, pred), "probs": probs}
 
 
@@ -135,20 +136,19 @@ def diverged(step: int, loss: float, grad_norm: float, optimizer) -> Diverged:
     )
 
 
-def train(cfg: TrainParams, model_cfg: ModelParams, tok_cfg: TokenizeParams, **paths: Path) -> dict:
+def train(cfg: TrainParams, model_cfg: ModelParams, **paths: Path) -> dict:
     """Train; log step metrics to ``live_dir`` (dvclive); save the best model to ``model_path``.
 
     Resumes from a matching checkpoint in ``checkpoint_dir``; removes it once the model is saved.
     SIGINT/SIGTERM, from the start, stop at a step boundary with a checkpoint.
     """
     with StopSignals() as signals:
-        return _train(cfg, model_cfg, tok_cfg, signals=signals, **paths)
+        return _train(cfg, model_cfg, signals=signals, **paths)
 
 
 def _train(
     cfg: TrainParams,
     model_cfg: ModelParams,
-    tok_cfg: TokenizeParams,
     *,
     signals: StopSignals,
     tokenized_dir: Path,
@@ -182,7 +182,7 @@ def _train(
     )
 
     # -- resume: a checkpoint of this very run (same params, data, encoder) continues it ------
-    params = {"train": as_dict(cfg), "model": as_dict(model_cfg), "tokenize": as_dict(tok_cfg)}
+    params = {"train": as_dict(cfg), "model": as_dict(model_cfg)}
     checkpoints = Checkpoints(checkpoint_dir, params, [tokenized_dir, encoder_dir])
     at, best, stop = Progress(), Best(), False
     saved = procs.from_main(checkpoints.load() if procs.main else None)
@@ -325,8 +325,8 @@ def _train(
         model,
         char_map=corpus.char_map,
         specials=corpus.specials,
-        max_length=tok_cfg.max_length,
-        stride=tok_cfg.stride,
+        max_length=corpus.max_length,
+        stride=corpus.stride,
         extra={"threshold": best.threshold, "train": summary, "params": params},
     )
     live.end()

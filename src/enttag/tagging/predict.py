@@ -43,10 +43,10 @@ import numpy as np
 from enttag.atomic import atomic_path
 from enttag.errors import InputError
 from enttag.formats import HTML, LABEL_STUDIO, Format
-from enttag.scoring.spans import spans_from_probs, tags_from_probs
+from enttag.labels import spans_from_probs, tags_from_probs
 
 if TYPE_CHECKING:
-    from enttag.model.tagger import Tagger
+    from enttag.tagging.tagger import Tagger
 
 HELP = "tag text with a trained model (spans, tags, JSON lines, HTML or Label Studio)"
 CHUNK = 1024  # most texts tagged together; their windows are batched by length
@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--probs", "needs --format jsonl")
     if args.texts and args.input:
         raise InputError("--input", "give texts on the command line or --input, not both")
-    from enttag.model.tagger import Tagger  # torch: imported only when a model is used
+    from enttag.tagging.tagger import Tagger  # torch: imported only when a model is used
 
     with open_texts(args.texts, args.input) as chunks, open_output(args.output) as out:
         tagger = Tagger.load(args.model, args.device, backend=args.backend, int8=args.int8)

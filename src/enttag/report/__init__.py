@@ -1,0 +1,1 @@
+"""The evaluate stage: reports, bootstrap intervals, verdicts, spans and error kinds."""

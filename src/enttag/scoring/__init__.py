@@ -1,1 +1,0 @@
-"""Scores, spans, thresholds, bootstrap intervals, verdicts and the evaluate stage."""

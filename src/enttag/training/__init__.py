@@ -1,0 +1,1 @@
+"""The train stage: the loop, its checkpoints and resume, and data parallelism."""
