@@ -16,8 +16,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
+from support.process import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements.lock"
 DIRECT = "enttag (pyproject.toml)"  # the `# via` of what pyproject.toml asks for itself
 LOCAL_WHEELS = Path("/opt/wheels")  # this kind of machine's find-links (torch's CPU build)

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.process import ROOT, subprocess_env
 
-ROOT = Path(__file__).resolve().parents[1]
 CHECK = ROOT / "tools" / "check_python.sh"
 
 
@@ -76,8 +76,8 @@ def test_make_setup_with_an_old_python3_stops_on_one_line_before_installing(tmp_
     for name in ("Makefile", "pyproject.toml", "requirements.lock"):
         shutil.copy(ROOT / name, project / name)
     fake_python(tmp_path / "bin", "3.10.12")
-    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
-    env["PATH"] = f"{tmp_path / 'bin'}{os.pathsep}{env['PATH']}"  # before any venv's python3
+    env = subprocess_env()
+    env["PATH"] = f"{tmp_path / 'bin'}{os.pathsep}{env['PATH']}"  # before the venv's python3
     result = subprocess.run(
         ["make", "--no-print-directory", "setup"],
         cwd=project,
