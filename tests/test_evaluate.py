@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from shipped import section
+from support.shipped import section
 
 from enttag.errors import EnttagError
 from enttag.report.evaluate import check_supports, report_text, score_split
