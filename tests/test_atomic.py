@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from support.process import subprocess_env
 
 from enttag import atomic
 from enttag.atomic import atomic_dir, write_json, write_text, write_with
@@ -86,7 +86,7 @@ def test_a_process_killed_mid_write_leaves_the_old_file(tmp_path):
     """SIGKILL runs no cleanup: the old file is whole, and a later write still succeeds."""
     target = tmp_path / "report.txt"
     target.write_text(OLD, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(Path(atomic.__file__).parents[1])}
+    env = subprocess_env()
     result = subprocess.run([sys.executable, "-c", KILLED_MID_WRITE, str(target)], env=env)
     assert result.returncode == -signal.SIGKILL
     assert target.read_text(encoding="utf-8") == OLD

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from shipped import section
+from support.shipped import section
 
 from enttag.baseline.crf import CrfBaseline
 from enttag.baseline.features import BOS, EOS, char_features

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 import yaml
-from dvc_repo import ROOT, run
+from support.process import ROOT, run
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 import torch
-from test_model import small_split
+from support.models import small_split
 
 from enttag.encode.windows import IGNORE
 from enttag.model.crf import LinearChainCRF

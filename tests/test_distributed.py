@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from dvc_repo import run
+from support.process import run
 
 from enttag.encode.windows import IGNORE
 from enttag.training.distributed import Processes

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.process import subprocess_env
 
 from enttag import cli
 from enttag.docsite import hooks, reference
@@ -144,7 +144,7 @@ def test_the_site_builds_strict_and_its_pages_fetch_nothing(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-d", str(site)],
         cwd=ROOT,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        env=subprocess_env(NO_MKDOCS_2_WARNING="1"),
         check=True,
     )
     pages = sorted(site.glob("*.html"))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.process import run
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
@@ -184,8 +185,6 @@ STALE_AFTER_EDIT = {
 
 @pytest.mark.slow
 def test_an_edit_makes_exactly_the_stages_that_run_the_file_stale(tiny_repo):
-    from dvc_repo import run
-
     status = ["dvc", "status", "--json", "plot", "--with-deps"]  # all but fetch (not run here)
     assert json.loads(run(status, tiny_repo).stdout or "{}") == {}
     for name, expected in STALE_AFTER_EDIT.items():

@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 
 import numpy as np
 import pytest
-from conftest import tiny_sentences, write_conll
+from support.corpus import tiny_sentences, write_conll
 
 from enttag.cli import main
 from enttag.data.readers import read_corpus
@@ -203,7 +203,7 @@ def test_label_studio_reader_rejects_bad_json(tmp_path):
 
 @pytest.fixture
 def texts_and_model(tiny_encoder, tmp_path):
-    from test_predict import save_tiny_model
+    from support.models import save_tiny_model
 
     model = save_tiny_model(tiny_encoder, tmp_path / "model.pkl", 0.5)
     texts = [

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from shipped import section
+from support.shipped import section
 
 from enttag.entities import bio_spans
 from enttag.errors import EnttagError

@@ -16,7 +16,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from dvc_repo import copy_repo, make, run
+from support.process import make, run
+from support.repo import copy_repo
 
 from enttag.experiments.runs import ranked, runs_from_show
 
@@ -39,9 +40,9 @@ def repo(tmp_path_factory, reproduced_template) -> Path:
 @pytest.fixture(scope="module")
 def swept(repo) -> dict:
     """The 1x2 half of the grid, then the whole 2x2; the second sweep's output."""
-    make("sweep", repo, SWEEP_WEIGHTS="1", **SWEEP_ENV)
+    make(repo, "sweep", SWEEP_WEIGHTS="1", **SWEEP_ENV)
     first = exp_revs(repo)
-    out = make("sweep", repo, SWEEP_WEIGHTS="1 10", **SWEEP_ENV)
+    out = make(repo, "sweep", SWEEP_WEIGHTS="1 10", **SWEEP_ENV)
     return {"first": first, "second": exp_revs(repo), "out": out}
 
 
@@ -63,7 +64,7 @@ def table_rows(journal: str) -> list[list[str]]:
 
 
 def test_journal_has_every_grid_run_best_first(repo, swept):
-    make("journal", repo)
+    make(repo, "journal")
     journal = (repo / "EXPERIMENTS.md").read_text(encoding="utf-8")
     rows = table_rows(journal)
     names = [re.match(r"\[(.+?)\]", row[1]).group(1) for row in rows]
@@ -88,7 +89,7 @@ def test_journal_has_every_grid_run_best_first(repo, swept):
 
 
 def test_journal_agrees_with_dvc_exp_show(repo, swept, tmp_path):
-    make("journal", repo)  # not relying on the test above having written it
+    make(repo, "journal")  # not relying on the test above having written it
     saved = tmp_path / "exp_show.json"
     saved.write_text(run(["dvc", "exp", "show", "--json"], repo).stdout)
     runs = ranked(runs_from_show(json.loads(saved.read_text())))
@@ -108,7 +109,7 @@ def test_journal_agrees_with_dvc_exp_show(repo, swept, tmp_path):
 
 
 def test_compare_keeps_varying_params_and_headline_metrics(repo, swept):
-    out = make("compare", repo)
+    out = make(repo, "compare")
     header = next(line for line in out.splitlines() if line.startswith("| Experiment"))
     header = [cell.strip() for cell in header.strip("|").split("|")]
     for column in (
@@ -157,7 +158,7 @@ class CanvasFinder(HTMLParser):
     reason="npm not installed: make plots-template needs it to fetch vega",
 )
 def test_loss_plot_of_two_experiments_renders_offline(repo, swept, tmp_path):
-    make("plots-template", repo)
+    make(repo, "plots-template")
     assert "html_template" in (repo / ".dvc/config.local").read_text()
     run(
         ["dvc", "plots", "diff", "w1-h1e-3", "w10-h1e-2", "--targets", "Loss", "-o", "dvc_plots"],

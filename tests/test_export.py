@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from test_predict import LONG, TEXT, save_tiny_model
+from support.models import LONG, TEXT, save_tiny_model
 
 from enttag.cli import main
 from enttag.errors import EnttagError

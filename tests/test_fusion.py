@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from dvc_repo import copy_repo, run
+from support.process import run
+from support.repo import copy_repo
 
 from enttag.cli import main
 from enttag.data.prepare import read_prepared

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from support.process import run
 from transformers import AutoTokenizer, XLMRobertaConfig, XLMRobertaModel
 
 from enttag.cli import main
@@ -306,8 +307,6 @@ def test_dvc_yaml_declares_the_model_as_an_artifact():
 def test_dvc_artifacts_get_then_predict_and_export(tiny_repo, tmp_path):
     """A registered version of the tiny repo's model, fetched elsewhere, tags like the repo's;
     its transformers export carries the repo's test scores in the card."""
-    from dvc_repo import run
-
     run(["git", "tag", "-a", "entity-tagger@v0.1.0", "-m", "tiny"], tiny_repo)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

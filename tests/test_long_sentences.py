@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_sentences, write_conll
-from dvc_repo import make_repo
+from support.corpus import tiny_sentences, write_conll
+from support.repo import make_repo
 
 pytestmark = pytest.mark.slow
 

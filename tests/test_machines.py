@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dvc_repo import VENV_BIN, copy_repo, run
+from support.process import make, run
+from support.repo import copy_repo
 
 from enttag.experiments.runs import runs_from_show
 
 pytestmark = pytest.mark.slow
 
-VENV = VENV_BIN.parent
 TEXT = "张伟在北京大学工作。"
 SWEEP_ENV = {
     "SWEEP_WEIGHTS": "1 10",
@@ -29,12 +29,6 @@ SWEEP_ENV = {
     "SWEEP_SET": "-S train.max_steps=2",
 }
 SHARDS = {"1/2": {"w1-h1e-2", "w10-h1e-2"}, "2/2": {"w1-h1e-3", "w10-h1e-3"}}
-
-
-def make(cwd: Path, *args: str, **env: str) -> str:
-    """``make args`` with this interpreter's venv, never reinstalling it."""
-    stamp = VENV / ".installed"
-    return run(["make", f"VENV={VENV}", "-o", str(stamp), *args], cwd, **env).stdout
 
 
 def finished(repo: Path) -> dict[str, dict]:

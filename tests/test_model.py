@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
 import torch
-from shipped import section
+from support.models import small_split
+from support.shipped import section
 
-from enttag.data.readers import Sentence
-from enttag.encode.charmap import build_char_map, specials_of
-from enttag.encode.windows import IGNORE, encode_sentences
+from enttag.encode.windows import IGNORE
 from enttag.errors import EnttagError
 from enttag.model.inference import predict, weighted_loss
 from enttag.model.network import (
@@ -43,16 +42,6 @@ def test_param_groups_carry_the_two_learning_rates(tiny_encoder):
     assert by_name["encoder"]["weight_decay"] == 0.1
     n_params = sum(p.numel() for g in groups for p in g["params"])
     assert n_params == sum(p.numel() for p in model.parameters())
-
-
-def small_split(tiny_encoder, texts):
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
-    char_map = build_char_map("".join(texts), tokenizer)
-    sentences = [Sentence(t, ("O",) * len(t)) for t in texts]
-    specials = specials_of(tokenizer)
-    return char_map, specials, encode_sentences(sentences, char_map, specials, 16, 4)
 
 
 def test_saved_model_loads_weights_only_and_predicts_the_same(tiny_encoder, tmp_path):

@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from shipped import raw_section
+from support.shipped import raw_section
 
 from enttag.errors import InputError
 from enttag.params import SECTIONS, ParamsError, TrainParams, load_section, parse_section

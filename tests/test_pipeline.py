@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dvc_repo import copy_repo, run
+from support.process import run
+from support.repo import copy_repo
 
 pytestmark = pytest.mark.slow
 

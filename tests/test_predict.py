@@ -1,7 +1,6 @@
 import importlib.util
 import io
 import json
-import os
 import pickle
 import subprocess
 import sys
@@ -10,40 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from transformers import AutoTokenizer
+from support.models import LONG, TEXT, save_tiny_model
+from support.process import subprocess_env
 
 from enttag.cli import main
-from enttag.encode.charmap import build_char_map, specials_of
 from enttag.errors import EnttagError
-from enttag.model.network import EntityTagger, load_encoder, save_model
 from enttag.tagging import predict
 from enttag.tagging.tagger import Tagger
 
 ROOT = Path(__file__).resolve().parents[1]
-TEXT = "张三在北京大学工作。"
-LONG = "王伟在上海的中国银行工作，Ω李娜去了深圳和杭州。€" * 3  # > max_length, two unknown chars
-
-
-def save_tiny_model(encoder: Path, path: Path, threshold: float | None) -> Path:
-    tokenizer = AutoTokenizer.from_pretrained(encoder)
-    torch.manual_seed(0)
-    model = EntityTagger(load_encoder(encoder, None, 0.0))
-    with torch.no_grad():  # the same weights in every session (the encoder's are unseeded)
-        for weight in model.parameters():
-            if weight.dim() > 1:
-                weight.normal_(0.0, 0.1)
-    chars = "".join(piece for piece in tokenizer.get_vocab() if len(piece) == 1)
-    save_model(
-        path,
-        model,
-        char_map=build_char_map(chars, tokenizer),
-        specials=specials_of(tokenizer),
-        max_length=16,
-        stride=4,
-        extra={"threshold": threshold},
-    )
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -157,8 +131,7 @@ def test_standard_input_in_process_tagged_in_chunks(capsys, monkeypatch, model_f
 
 
 def test_standard_input_as_a_real_command(model_file, tagger):
-    path = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, "PYTHONIOENCODING": "ascii", "PYTHONPATH": path}
+    env = subprocess_env(PYTHONIOENCODING="ascii")
     result = subprocess.run(
         [
             sys.executable,
@@ -329,14 +302,13 @@ def test_invalid_utf8_names_its_line_and_keeps_the_old_output(capsys, model_file
 
 
 def test_a_pipe_gets_answers_before_it_is_closed(model_file, tagger):
-    path = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
     argv = [sys.executable, "-m", "enttag.cli", "predict", "--model", str(model_file)]
     proc = subprocess.Popen(
         [*argv, "--format", "jsonl"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": path},
+        env=subprocess_env(),
     )
     with ThreadPoolExecutor(1) as pool:
         try:

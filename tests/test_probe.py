@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import os
 import resource
 import shutil
 import signal
@@ -15,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from shipped import raw_section
-from test_predict import save_tiny_model
+from support.models import save_tiny_model
+from support.process import ROOT, subprocess_env
+from support.shipped import raw_section
 
 from enttag.cli import main
 from enttag.data.prepare import split_corpus
@@ -26,9 +26,6 @@ from enttag.params import SECTIONS, ParamsError, parse_section
 from enttag.stage import run
 from enttag.tagging.export import export
 from enttag.tagging.tagger import Tagger
-
-ROOT = Path(__file__).resolve().parents[1]
-VENV_BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +110,7 @@ def test_row6_float32_limits_themselves_pass():
 
 def test_row11_journal_outside_a_dvc_repository_says_why(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PATH", f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PATH", subprocess_env()["PATH"])  # the venv's dvc
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     assert main(["journal"]) == 1
     err = capsys.readouterr().err
@@ -135,11 +132,10 @@ def limited(limit: int):
 
 
 def run_limited(cmd: list[str], cwd: Path, limit: int) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])}
     return subprocess.run(
         cmd,
         cwd=cwd,
-        env=env,
+        env=subprocess_env(stages=True),
         capture_output=True,
         text=True,
         timeout=300,
@@ -222,8 +218,9 @@ with atomic_dir(sys.argv[1]) as tmp:
 
 def test_row9_the_next_export_removes_the_temp_folder_of_a_killed_one(tmp_path, tiny_model):
     out = tmp_path / "onnx"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    killed = subprocess.run([sys.executable, "-c", KILLED_IN_FOLDER, str(out)], env=env)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_IN_FOLDER, str(out)], env=subprocess_env()
+    )
     assert killed.returncode == -signal.SIGKILL
     assert len(hidden_temps(tmp_path)) == 1  # what the killed run left
     export(tiny_model, out)
@@ -242,11 +239,10 @@ def test_row10_no_stage_script_shadows_a_module_it_may_import():
 
 
 def test_row10_a_stage_run_by_path_works(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     result = subprocess.run(
         [sys.executable, str(ROOT / "stages/train.py")],
         cwd=tmp_path,
-        env=env,
+        env=subprocess_env(),
         capture_output=True,
         text=True,
         timeout=300,
@@ -343,9 +339,11 @@ run(main, "train")
 
 def test_row3_a_second_run_in_the_workspace_is_refused_at_once(tmp_path, monkeypatch, capsys):
     (tmp_path / ".dvc").mkdir()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     first = subprocess.Popen(
-        [sys.executable, "-c", HOLD_THE_WORKSPACE], cwd=tmp_path, env=env, stdout=subprocess.PIPE
+        [sys.executable, "-c", HOLD_THE_WORKSPACE],
+        cwd=tmp_path,
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
     )
     try:
         assert first.stdout.readline() == b"training\n"  # holds the lock now

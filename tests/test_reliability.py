@@ -6,7 +6,6 @@ Each test backs a row of the reliability table in docs/reliability.md.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from shipped import raw_section
+from support.process import run, subprocess_env
+from support.shipped import raw_section
 
 from enttag.data.prepare import check_labelled, overlap_warning
 from enttag.data.readers import Sentence, read_corpus
@@ -38,9 +38,12 @@ def stage(cwd: Path, name: str, **sections: dict) -> subprocess.CompletedProcess
     """Run ``python -m stages.<name>`` in ``cwd``, shipped params changed by ``sections``."""
     params = {s: raw_section(s) | sections.get(s, {}) for s in SECTIONS}
     write(cwd / "params.yaml", yaml.safe_dump(params, allow_unicode=True))
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
     return subprocess.run(
-        [sys.executable, "-m", f"stages.{name}"], cwd=cwd, env=env, capture_output=True, text=True
+        [sys.executable, "-m", f"stages.{name}"],
+        cwd=cwd,
+        env=subprocess_env(stages=True),
+        capture_output=True,
+        text=True,
     )
 
 
@@ -240,8 +243,6 @@ def test_a_newer_model_format_has_its_own_message(tmp_path):
 
 @pytest.mark.slow
 def test_an_edited_corpus_file_at_an_absolute_path_is_seen_by_dvc(tiny_repo, tmp_path):
-    from dvc_repo import run
-
     params = yaml.safe_load((tiny_repo / "params.yaml").read_text())
     corpus = shutil.copytree(params["data"]["dir"], tmp_path / "elsewhere" / "corpus")
     assert not corpus.is_relative_to(tiny_repo)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dvc_repo import run
+from support.process import run
 
 pytestmark = pytest.mark.slow
 

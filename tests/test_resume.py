@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import re
 import signal
 import subprocess
@@ -14,7 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from dvc_repo import VENV_BIN, copy_repo
+from support.process import subprocess_env
+from support.repo import copy_repo
 
 from enttag.training.resume import Checkpoints
 
@@ -32,12 +32,10 @@ def set_train(repo: Path, **changes) -> None:
 
 
 def start_train(repo: Path) -> subprocess.Popen:
-    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
-    env["PYTHONPATH"] = str(repo / "src")
     return subprocess.Popen(
         ["python", "-m", "stages.train"],
         cwd=repo,
-        env=env,
+        env=subprocess_env(repo),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

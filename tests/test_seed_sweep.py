@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from dvc_repo import make
+from support.process import make
 
 pytestmark = pytest.mark.slow
 
@@ -24,14 +24,14 @@ POINTS = ["w1-h1e-3-s0", "w1-h1e-3-s1", "w1-h1e-2-s0", "w1-h1e-2-s1"]
 
 
 def test_seed_sweep_then_compare_and_journal_show_two_groups_of_two(tiny_repo):
-    out = make("sweep", tiny_repo, **SEED_SWEEP)
+    out = make(tiny_repo, "sweep", **SEED_SWEEP)
     assert re.findall(r"dvc exp run --queue -n (\S+)", out) == POINTS
     assert out.count("-S train.seed=1") == 2 and "all 4 grid points finished" in out
-    again = make("sweep", tiny_repo, **SEED_SWEEP)  # resumed: nothing queued again
+    again = make(tiny_repo, "sweep", **SEED_SWEEP)  # resumed: nothing queued again
     assert "dvc exp run --queue" not in again
     assert all(f"{name}: already finished" in again for name in POINTS)
 
-    compare = make("compare", tiny_repo)
+    compare = make(tiny_repo, "compare")
     header = next(line for line in compare.splitlines() if line.startswith("| Experiment"))
     assert "beats_baseline" in header and "train.seed" in header
     groups = compare.split("\nRuns that differ only in train.seed: ", 1)[1].splitlines()[2:]
@@ -43,7 +43,7 @@ def test_seed_sweep_then_compare_and_journal_show_two_groups_of_two(tiny_repo):
     assert re.search(r": [+-]\d\.\d{4} \[-?\d\.\d{4}, -?\d\.\d{4}\] \(2 vs 2 seeds\)", other)
     assert re.search(r"beats baseline: .* of 2 seeds, lift mean [+-]\d\.\d{4} \(min–max ", other)
 
-    make("journal", tiny_repo)
+    make(tiny_repo, "journal")
     journal = (tiny_repo / "EXPERIMENTS.md").read_text(encoding="utf-8")
     table = journal.split("## Seed groups\n", 1)[1].split("## Runs\n", 1)[0]
     rows = [line for line in table.splitlines() if line.startswith("| ") and "n=2)" in line]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from support.process import subprocess_env
 
 from enttag.errors import EnttagError
 from enttag.stage import run
@@ -40,11 +40,10 @@ def test_a_real_stage_on_a_bad_corpus_prints_one_line(tmp_path):
     (tmp_path / "corpus" / "train.txt").write_text("张 B-PER\n三\n", encoding="utf-8")
     (tmp_path / "corpus" / "test.txt").write_text("好 O\n", encoding="utf-8")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])}
     result = subprocess.run(
         [sys.executable, "-m", "stages.prepare"],
         cwd=tmp_path,
-        env=env,
+        env=subprocess_env(stages=True),
         capture_output=True,
         text=True,
         timeout=120,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import prepare_tiny
-from shipped import section
+from support.corpus import prepare_tiny
+from support.shipped import section
 
 from enttag.data.prepare import read_prepared
 from enttag.encode.tokenized import SPLITS, TokenizedCorpus, tokenize_corpus

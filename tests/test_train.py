@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import prepare_tiny
-from shipped import section
+from support.corpus import prepare_tiny
+from support.shipped import section
 
 from enttag.encode.tokenized import TokenizedCorpus, tokenize_corpus
 from enttag.errors import EnttagError

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
-import psutil
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-VENV_BIN = Path(sys.executable).parent
+from .process import ROOT, run
+
 PROJECT_FILES = [
     "dvc.yaml",
     "params.yaml",
     "pyproject.toml",
     "Makefile",
+    "requirements.lock",
+    "tools",
     ".gitignore",
     ".dvcignore",
     ".dvc/config",
@@ -27,53 +24,6 @@ PROJECT_FILES = [
     "stages",
     "src",
 ]
-
-
-def run(
-    cmd: list[str], cwd: Path, timeout: float | None = None, **env: str
-) -> subprocess.CompletedProcess:
-    """Run ``cmd`` with the venv on PATH and the copy's own sources; fail loudly.
-
-    Past ``timeout`` seconds every process of the command gets SIGABRT, on which
-    Python's faulthandler prints each thread's stack: a hang fails with where it hung.
-    """
-    env = {
-        **os.environ,
-        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
-        "PYTHONPATH": str(cwd / "src"),
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@t",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@t",
-        "PYTHONFAULTHANDLER": "1",
-        **env,
-    }
-    proc = subprocess.Popen(
-        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        for process in [*psutil.Process(proc.pid).children(recursive=True), proc]:
-            try:
-                process.send_signal(signal.SIGABRT)
-            except psutil.NoSuchProcess:
-                pass
-        stdout, stderr = proc.communicate()
-        raise AssertionError(
-            f"{' '.join(cmd)} still running after {timeout} s; the stacks:\n{stdout}\n{stderr}"
-        ) from None
-    result = subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
-    assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}"
-    return result
-
-
-def make(target: str, cwd: Path, **env: str) -> str:
-    """``make target`` with this interpreter's venv, never reinstalling it (and, under a
-    ``make test``, without the outer make's "Entering directory" lines)."""
-    stamp = VENV_BIN.parent / ".installed"
-    argv = ["make", "--no-print-directory", f"VENV={VENV_BIN.parent}", "-o", str(stamp), target]
-    return run(argv, cwd, **env).stdout
 
 
 def tiny_params(path: Path, corpus: Path, encoder: Path) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from enttag.params import SECTIONS, parse_section
 
-ROOT = Path(__file__).resolve().parents[1]
+from .process import ROOT
 
 
 def raw_section(name: str) -> dict[str, Any]:
