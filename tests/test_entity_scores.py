@@ -8,7 +8,7 @@ import pytest
 import torch
 from seqeval.metrics import f1_score, precision_score, recall_score
 from seqeval.scheme import IOB2
-from shipped import section
+from support.shipped import section
 
 from enttag.data.prepare import write_prepared
 from enttag.data.readers import Sentence
