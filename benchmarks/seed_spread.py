@@ -20,7 +20,7 @@ import numpy as np
 
 from enttag.encode.tokenized import TokenizedCorpus
 from enttag.encode.windows import gold_per_sentence
-from enttag.labels import apply_threshold
+from enttag.labels import ARGMAX, apply_threshold
 from enttag.metrics.counts import sentence_counts
 from enttag.report.bootstrap import pooled_f1_diff
 
@@ -32,7 +32,7 @@ def crf_counts(repo: Path) -> np.ndarray:
     )
     p_ent = np.load(repo / "data/baseline/p_ent.npz")["test"]
     per_sentence = np.split(p_ent, np.cumsum([len(g) for g in gold])[:-1])
-    return sentence_counts(gold, apply_threshold(per_sentence, 0.5))
+    return sentence_counts(gold, apply_threshold(per_sentence, ARGMAX))
 
 
 def main() -> None:
