@@ -131,6 +131,8 @@ def test_the_headline_table_shows_the_committed_metrics():
     report = json.loads((ROOT / "metrics/test_report.json").read_text(encoding="utf-8"))
     shown = ["ent_precision", "ent_recall", "ent_f1", "ent_f1_lo", "ent_f1_hi", "span_f1"]
     shown += ["macro_f1", "baseline_ent_f1", "lift", "lift_lo", "lift_hi"]
+    shown += ["entity_f1", "entity_f1_lo", "entity_f1_hi", "baseline_entity_f1"]
+    shown += ["entity_lift", "entity_lift_lo", "entity_lift_hi"]
     values = {key: metrics[key] for key in shown}
     values |= {f"CRF {k}": report["baseline"][k] for k in ("ent_precision", "ent_recall")}
     values["CRF macro_f1"] = report["baseline"]["macro_f1"]
