@@ -181,7 +181,7 @@ def train_stacked(repo: Path, folds: int, jobs: int) -> Stacked:
                 logits = model(
                     batch["input_ids"], mask, batch_prior(priors["train"], train, windows)
                 )
-                loss, norm = tagger.loss_terms(logits, batch["labels"], mask, weights)
+                loss, norm = tagger.loss_terms(logits, batch["tags"], mask, weights)
                 (loss / norm).backward()
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
                 optimizer.step()

@@ -81,14 +81,14 @@ def main() -> None:
             start = time.perf_counter()
             logits = run["model"](batch["input_ids"], batch["attention_mask"])
             total, norm = run["model"].loss_terms(
-                logits, batch["labels"], batch["attention_mask"], weights
+                logits, batch["tags"], batch["attention_mask"], weights
             )
             (total / norm).backward()
             run["optimizer"].step()
             run["optimizer"].zero_grad(set_to_none=True)
             if i >= run["warm"]:  # the first steps warm up allocators and kernels
                 run["seconds"] += time.perf_counter() - start
-                run["chars"] += int((batch["labels"] != IGNORE).sum())
+                run["chars"] += int((batch["tags"] != IGNORE).sum())
 
     base = runs["params.yaml"]["chars"] / runs["params.yaml"]["seconds"]
     rows = {

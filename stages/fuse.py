@@ -41,18 +41,21 @@ def main() -> None:
                 f"fuse.kind crf mixes in the CRF baseline, but baseline.kind is "
                 f"{baseline['kind']!r}: set baseline.kind crf or fuse.kind none"
             )
+        if baseline["tags"] != checkpoint["tags"]:
+            raise EnttagError(
+                f"the encoder's tag scheme is {checkpoint['tags']!r} but the CRF's is "
+                f"{baseline['tags']!r}: re-run the baseline stage (dvc repro)"
+            )
         corpus = TokenizedCorpus.load(Path("data/tokenized"), ("dev",))
         device = resolve_device("auto")
         model = model_from_checkpoint(checkpoint).to(device)
         dev = corpus.splits["dev"]
-        p_enc, _ = predict(
-            model, dev, batch_size=BATCH_SIZE, pad_id=corpus.specials.pad, device=device
-        )
+        enc = predict(model, dev, batch_size=BATCH_SIZE, pad_id=corpus.specials.pad, device=device)
         p_crf = np.load("data/baseline/p_ent.npz")["dev"]
         rules = RULES if cfg.rule == "auto" else (cfg.rule,)
         fusion, rows = choose(
             gold_per_sentence(dev),
-            np.concatenate(p_enc),
+            np.concatenate(enc.p_ent),
             p_crf,
             rules,
             weight_grid(cfg.weight_step),

@@ -14,14 +14,13 @@ from enttag.entities import (
     COUNTS,
     KINDS,
     SIDES,
-    bio_spans,
     entity_counts,
     entity_prf,
     kind_counts,
     kind_totals,
     sentence_kinds,
 )
-from enttag.labels import ENT, OUTSIDE, TAGS, labels_of_tags, spans, tag_ids
+from enttag.labels import ENT, OUTSIDE, TAGS, bio_spans, labels_of_tags, spans, tag_ids
 
 
 def ids(marks: str) -> np.ndarray:

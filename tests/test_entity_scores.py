@@ -14,9 +14,9 @@ from enttag.data.prepare import write_prepared
 from enttag.data.readers import Sentence
 from enttag.encode.charmap import Specials
 from enttag.encode.windows import encode_split, window_bounds
-from enttag.entities import bio_spans, entity_counts, entity_prf
+from enttag.entities import entity_counts, entity_prf
 from enttag.errors import EnttagError
-from enttag.labels import ENT, OUTSIDE, apply_threshold, tag_ids
+from enttag.labels import ENT, OUTSIDE, apply_threshold, bio_spans, tag_ids
 from enttag.metrics.counts import scores as char_scores
 from enttag.metrics.counts import sentence_counts
 from enttag.model.inference import predict

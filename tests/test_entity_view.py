@@ -17,7 +17,6 @@ from support.corpus import tiny_sentences, write_conll
 
 from enttag.cli import main
 from enttag.data.readers import read_corpus
-from enttag.entities import bio_spans
 from enttag.errors import InputError
 from enttag.experiments.entity_view import (
     ViewSentence,
@@ -27,7 +26,7 @@ from enttag.experiments.entity_view import (
     span_classes,
 )
 from enttag.formats import label_studio_task
-from enttag.labels import ENT, spans, spans_from_probs, tag_ids
+from enttag.labels import ENT, bio_spans, spans, spans_from_probs, tag_ids
 from enttag.report.spans import Tagged, view_rows, worst_sentences
 
 
@@ -148,7 +147,7 @@ def test_label_studio_round_trip_of_the_tiny_corpus(tmp_path):
     tasks = []
     for s in corpus:
         p_ent = np.array([1.0 if label == "Ent" else 0.0 for label in s.labels])
-        tasks.append(label_studio_task(s.text, p_ent, 0.5))
+        tasks.append(label_studio_task(s.text, p_ent, None, 0.5))
     assert read_corpus(write_tasks(tmp_path / "pre.json", tasks), "label-studio") == corpus
     exported = [  # what Label Studio exports once each prediction is accepted as an annotation
         {

@@ -24,9 +24,8 @@ import numpy as np
 import pytest
 from support.shipped import section
 
-from enttag.entities import bio_spans
 from enttag.errors import EnttagError
-from enttag.labels import tag_ids
+from enttag.labels import bio_spans, tag_ids
 from enttag.report.evaluate import check_supports, ci, report_text, score_split
 
 GOLD = [np.array([0, 0, 1, 1, 0, 1, 1]), np.array([1, 0, 0, 1])]

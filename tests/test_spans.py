@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from enttag.entities import bio_spans
-from enttag.labels import ENT, OUTSIDE, spans, tag_ids
+from enttag.labels import ENT, OUTSIDE, bio_spans, spans, tag_ids
 from enttag.report.spans import Tagged, entity_errors, span_scores, view_rows, worst_sentences
 
 NONE = {"boundary": 0, "merged": 0, "split": 0, "missed": 0, "spurious": 0}

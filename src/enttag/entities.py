@@ -1,12 +1,12 @@
 """Entity-level scores: entities from B/I/O tags, strict P/R/F1, error kinds.
 
-An entity is a half-open span ``(start, end)`` of characters. ``bio_spans`` decodes tag
-ids (``labels.TAGS``: 0 = B, 1 = I, 2 = O) as seqeval's default mode does: B opens an
-entity, I continues the open one, and an I with none open (first, or after O) opens one.
-seqeval's strict IOB2 mode instead drops such an I; the two agree on tags where every
-entity starts with B, which is what ``Sentence.tags`` holds. An Ent/O model's entities
-are its runs of Ent (``labels.spans``), scored here against the real entities like any
-other spans.
+An entity is a half-open span ``(start, end)`` of characters. ``labels.bio_spans``
+decodes tag ids (``labels.TAGS``: 0 = B, 1 = I, 2 = O) as seqeval's default mode does: B
+opens an entity, I continues the open one, and an I with none open (first, or after O)
+opens one. seqeval's strict IOB2 mode instead drops such an I; the two agree on tags
+where every entity starts with B, which is what ``Sentence.tags`` and
+``labels.tags_of`` give. An Ent/O model's entities are its runs of Ent, scored here
+against the real entities like any other spans.
 
 Scores are strict: a predicted entity is correct when a gold entity has the same span.
 
@@ -38,24 +38,13 @@ from typing import Any
 
 import numpy as np
 
-from enttag.labels import TAG_B, TAG_O, Span
+from enttag.labels import Span
 
 Spans = Sequence[Span]
 COUNTS = ("correct", "predicted", "gold")
 SIDES = ("predicted", "gold")
 KINDS = ("exact", "boundary", "merged", "split", "missed", "spurious")
 EXACT, BOUNDARY, MERGED, SPLIT, MISSED, SPURIOUS = range(len(KINDS))
-
-
-def bio_spans(tags: np.ndarray) -> list[Span]:
-    """Entities of B/I/O tag ids, in order; an I with no entity open opens one."""
-    tags = np.asarray(tags)
-    inside = tags != TAG_O
-    opens = inside & ((tags == TAG_B) | ~np.concatenate([[False], inside])[:-1])
-    # an entity closes where the next character opens one or is outside, or at the end
-    closes = inside & np.concatenate([opens | ~inside, [True]])[1:]
-    starts, ends = np.flatnonzero(opens).tolist(), (np.flatnonzero(closes) + 1).tolist()
-    return list(zip(starts, ends, strict=True))
 
 
 def _check(gold: Sequence[Spans], pred: Sequence[Spans]) -> None:

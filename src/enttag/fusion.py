@@ -8,6 +8,10 @@ Two rules, each with one weight ``w`` given to the encoder:
 The rule, the weight and the P(Ent) cut are chosen on dev alone (:func:`choose`); the
 fuse stage records them in the shipped model file, and the Tagger, the ONNX export and
 the evaluate stage all compute P(Ent) through :meth:`Fusion.mix`. numpy only.
+
+Per class: a B/I/O tagger's P(B | Ent) (``labels``) is mixed with the CRF's by the same
+rule and weight (:meth:`Fusion.mix` takes both columns at once), so the fused tagger
+opens an entity where the mix of the two models says so.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ class Fusion:
             raise EnttagError(f"not a valid fusion: {self}")
 
     def mix(self, p_enc: np.ndarray, p_crf: np.ndarray) -> np.ndarray:
-        """Fused P(Ent) (float32) of aligned per-character arrays."""
+        """Fused probabilities (float32) of aligned arrays: P(Ent), P(B | Ent) or both."""
         return mix(self.rule, self.weight, p_enc, p_crf)
 
     def to_dict(self) -> dict[str, Any]:

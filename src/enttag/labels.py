@@ -1,9 +1,14 @@
 """Ent/O labels and B/I/O tags as arrays: ids, per-sentence sequences, thresholding P(Ent),
-Ent runs.
+decoding entities.
 
 Label ids: 0 = Ent, 1 = O. Tag ids: 0 = B (opens an entity), 1 = I (continues it),
 2 = O; B and I are Ent. A split's labels or tags are one int array per sentence
 (``Seqs``); numpy only, so the predict path stays light.
+
+A model gives two numbers per character: P(Ent), and P(B | Ent), the chance that an Ent
+character opens an entity (0 from an Ent/O model, which cannot tell). Thresholding
+P(Ent) gives the labels; an Ent character is then B where P(B | Ent) is above
+``ARGMAX``, or where no Ent precedes it, else I (:func:`tags_of`).
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ ARGMAX = 0.5  # the P(Ent) cut that equals the argmax of the two classes
 TAGS = ("B", "I", "O")
 TAG_B, TAG_I, TAG_O = range(len(TAGS))
 _LABEL_OF_TAG = np.array([ENT, ENT, OUTSIDE])
+
+# A model's tag scheme (``model.tags``) and the classes of its head, as its outputs name them.
+SCHEMES = ("io", "bio")
+CLASSES = {"io": LABELS, "bio": ("B-Ent", "I-Ent", "O")}
 
 Seqs = Sequence[np.ndarray]
 Span = tuple[int, int]
@@ -75,14 +84,45 @@ def spans(labels: np.ndarray) -> list[Span]:
     return list(zip(starts, ends, strict=True))
 
 
-def tags_from_probs(p_ent: np.ndarray, cut: float) -> list[str]:
-    """``"Ent"`` where ``P(Ent) >= cut``, else ``"O"``."""
-    return [LABELS[i] for i in apply_threshold(np.asarray(p_ent), cut).tolist()]
+def tags_of(labels: np.ndarray, p_begin: np.ndarray | None = None) -> np.ndarray:
+    """B/I/O tag ids of Ent/O labels: an Ent character is B where ``P(B | Ent) > ARGMAX``
+    or where it follows O (or starts the text), else I. Without ``p_begin`` every run of
+    Ent is one entity."""
+    ent = np.asarray(labels) == ENT
+    opens = ent & ~np.concatenate([[False], ent[:-1]])
+    if p_begin is not None:
+        opens |= ent & (np.asarray(p_begin) > ARGMAX)
+    return np.where(opens, TAG_B, np.where(ent, TAG_I, TAG_O))
 
 
-def spans_from_probs(text: str, p_ent: np.ndarray, cut: float) -> list[tuple[int, int, str]]:
-    """Maximal Ent runs as ``(start, end, entity text)``, half-open."""
-    return [(s, e, text[s:e]) for s, e in spans(apply_threshold(np.asarray(p_ent), cut))]
+def bio_spans(tags: np.ndarray) -> list[Span]:
+    """Entities of B/I/O tag ids, in order; an I with no entity open opens one (as
+    seqeval's default mode does)."""
+    tags = np.asarray(tags)
+    inside = tags != TAG_O
+    opens = inside & ((tags == TAG_B) | ~np.concatenate([[False], inside])[:-1])
+    # an entity closes where the next character opens one or is outside, or at the end
+    closes = inside & np.concatenate([opens | ~inside, [True]])[1:]
+    starts, ends = np.flatnonzero(opens).tolist(), (np.flatnonzero(closes) + 1).tolist()
+    return list(zip(starts, ends, strict=True))
+
+
+def tags_from_probs(p_ent: np.ndarray, cut: float, p_begin: np.ndarray | None = None) -> list[str]:
+    """``"Ent"``/``"O"`` where ``P(Ent) >= cut`` or not; with ``p_begin`` (a B/I/O model),
+    ``"B-Ent"``/``"I-Ent"``/``"O"`` (:func:`tags_of`)."""
+    labels = apply_threshold(np.asarray(p_ent), cut)
+    if p_begin is None:
+        return [LABELS[i] for i in labels.tolist()]
+    return [CLASSES["bio"][i] for i in tags_of(labels, p_begin).tolist()]
+
+
+def spans_from_probs(
+    text: str, p_ent: np.ndarray, cut: float, p_begin: np.ndarray | None = None
+) -> list[tuple[int, int, str]]:
+    """Entities as ``(start, end, entity text)``, half-open: runs of ``P(Ent) >= cut``,
+    split where ``p_begin`` (a B/I/O model's P(B | Ent)) opens a new one."""
+    tags = tags_of(apply_threshold(np.asarray(p_ent), cut), p_begin)
+    return [(s, e, text[s:e]) for s, e in bio_spans(tags)]
 
 
 def tag_ids(tags: Sequence[str]) -> np.ndarray:

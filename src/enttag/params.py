@@ -99,6 +99,7 @@ class ModelParams:
     num_layers: int | None = positive()
     prune_vocab: bool
     head: str = one_of("linear", "crf")
+    tags: str = one_of("io", "bio")
 
 
 @dataclass(frozen=True)

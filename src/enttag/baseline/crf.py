@@ -2,8 +2,9 @@
 
 This is the classic Chinese NER reference (crfsuite, L-BFGS with elastic-net
 regularisation): per-character features from :mod:`enttag.baseline.features`
-plus learned Ent/O transition weights. Its per-character P(Ent) is the CRF's
-marginal probability (forward-backward, :mod:`enttag.baseline.marginals`), so the
+plus learned transition weights, over Ent/O labels or (``tags="bio"``) B/I/O tags.
+Its per-character P(Ent) and P(B | Ent) are the CRF's marginal probabilities
+(forward-backward, :mod:`enttag.baseline.marginals`), so the
 evaluate stage scores it with the same threshold, span and bootstrap code as the
 encoder, and the shipped tagger can mix it with the encoder's.
 """
@@ -22,10 +23,10 @@ from enttag.data.readers import Sentence
 
 
 class CrfBaseline:
-    """Linear-chain CRF tagging each character Ent or O."""
+    """Linear-chain CRF tagging each character Ent or O, or B, I or O."""
 
-    def __init__(self, window: int, c1: float, c2: float, max_iterations: int):
-        self.window = window
+    def __init__(self, window: int, c1: float, c2: float, max_iterations: int, tags: str = "io"):
+        self.window, self.tags = window, tags
         self.settings = {"c1": c1, "c2": c2, "max_iterations": max_iterations}
         self.model: bytes | None = None  # the crfsuite model file, once fitted
 
@@ -40,13 +41,13 @@ class CrfBaseline:
             )
             crf.fit(
                 [char_features(s.text, self.window) for s in sentences],
-                [list(s.labels) for s in sentences],
+                [list(s.labels if self.tags == "io" else s.tags) for s in sentences],
             )
             self.model = path.read_bytes()
         return self
 
-    def p_ent(self, texts: list[str]) -> np.ndarray:
-        """P(Ent) of every character (CRF marginals), flat, in order."""
+    def probs(self, texts: list[str]) -> np.ndarray:
+        """P(Ent) and P(B | Ent) of every character (CRF marginals), (n, 2), flat, in order."""
         assert self.model is not None, "fit first"
-        per_text = CrfMarginals(self.model, self.window).p_ent(texts)
-        return np.concatenate(per_text) if per_text else np.zeros(0, np.float32)
+        per_text = CrfMarginals(self.model, self.window).probs(texts)
+        return np.concatenate(per_text) if per_text else np.zeros((0, 2), np.float32)

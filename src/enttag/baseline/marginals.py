@@ -1,4 +1,6 @@
-"""P(Ent) from a trained crfsuite model: the CRF's marginal of Ent at every character.
+"""P(Ent) and P(B | Ent) from a trained crfsuite model: the CRF's marginals at every
+character. An Ent/O CRF (labels ``Ent``, ``O``) gives P(B | Ent) = 0; a B/I/O one (``B``,
+``I``, ``O``) gives P(Ent) = P(B) + P(I) and P(B | Ent) = P(B) / P(Ent).
 
 The baseline stage scores dev and test with it, and the shipped tagger runs it beside
 the encoder, so both compute the same numbers from the same model bytes.
@@ -27,16 +29,24 @@ class CrfMarginals:
             self.tagger.open_inmemory(model)
         except (ValueError, OSError) as e:
             raise EnttagError(f"not a crfsuite model ({e})") from None
-        self.has_ent = "Ent" in self.tagger.labels()  # a corpus without Ent: P(Ent) = 0
+        labels = set(self.tagger.labels())
+        self.tags = "bio" if "B" in labels or "I" in labels else "io"
+        self.classes = [c for c in ("Ent", "B", "I") if c in labels]  # a corpus without Ent: none
 
-    def p_ent(self, texts: Sequence[str]) -> list[np.ndarray]:
-        """P(Ent) of every character of each text (float32)."""
+    def probs(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """P(Ent) and P(B | Ent) of every character of each text, (n, 2) float32."""
         out = []
         for text in texts:
-            if not text or not self.has_ent:
-                out.append(np.zeros(len(text), dtype=np.float32))
-                continue
-            self.tagger.set(char_features(text, self.window))
-            marginal = self.tagger.marginal
-            out.append(np.array([marginal("Ent", i) for i in range(len(text))], np.float32))
+            p = np.zeros((len(text), 2), dtype=np.float32)
+            if text and self.classes:
+                self.tagger.set(char_features(text, self.window))
+                marginal = self.tagger.marginal
+                m = {c: np.array([marginal(c, i) for i in range(len(text))]) for c in self.classes}
+                if self.tags == "io":
+                    p[:, 0] = m["Ent"]
+                else:
+                    ent = m.get("B", 0) + m.get("I", 0)
+                    p[:, 0] = ent
+                    p[:, 1] = m.get("B", 0) / np.maximum(ent, 1e-12)
+            out.append(p)
         return out

@@ -57,7 +57,9 @@ class WindowBaseline:
         self.model = LogisticRegression(C=self.c, max_iter=self.max_iter).fit(x, y)
         return self
 
-    def p_ent(self, texts: list[str]) -> np.ndarray:
-        """P(Ent) of every character, flat, in order."""
+    def probs(self, texts: list[str]) -> np.ndarray:
+        """P(Ent) and P(B | Ent) of every character, (n, 2), flat, in order; Ent/O only,
+        so P(B | Ent) is 0 (every run of Ent is one entity)."""
         column = list(self.model.classes_).index(LABELS.index("Ent"))
-        return self.model.predict_proba(self.features(texts))[:, column].astype(np.float32)
+        p_ent = self.model.predict_proba(self.features(texts))[:, column].astype(np.float32)
+        return np.stack([p_ent, np.zeros_like(p_ent)], axis=1)

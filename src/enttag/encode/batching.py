@@ -44,19 +44,19 @@ def collate(data: EncodedSplit, indices: Sequence[int], pad_id: int) -> dict[str
     width = max(len(ids) for ids, _, _ in windows)
     n = len(windows)
     input_ids = torch.full((n, width), pad_id, dtype=torch.long)
-    labels = torch.full((n, width), IGNORE, dtype=torch.long)
+    tags = torch.full((n, width), IGNORE, dtype=torch.long)
     scored = torch.zeros((n, width), dtype=torch.bool)
     mask = torch.zeros((n, width), dtype=torch.long)
-    for row, (ids, labs, sc) in enumerate(windows):
+    for row, (ids, window_tags, sc) in enumerate(windows):
         k = len(ids)
         input_ids[row, :k] = ids
-        labels[row, :k] = labs
+        tags[row, :k] = window_tags
         scored[row, :k] = sc
         mask[row, :k] = 1
     return {
         "input_ids": input_ids,
         "attention_mask": mask,
-        "labels": labels,
+        "tags": tags,
         "scored": scored,
         "index": torch.tensor(list(indices)),
     }

@@ -16,16 +16,18 @@ from enttag.data.readers import Sentence
 from enttag.encode.charmap import Specials, build_char_map, prune, specials_of
 from enttag.encode.windows import EncodedSplit, encode_sentences
 from enttag.errors import EnttagError, InputError
+from enttag.labels import TAGS
 from enttag.params import TokenizeParams
 
 SPLITS = ("train", "dev", "test")
-VOCAB_KEYS = ("char_to_id", "specials", "kept_ids", "max_length", "stride")
+VOCAB_KEYS = ("char_to_id", "specials", "kept_ids", "max_length", "stride", "tags")
 
 
 @dataclass
 class TokenizedCorpus:
     """Encoded splits, the character->id map, the special ids, (if pruned) the kept rows,
-    and the window settings they were cut with (``vocab.json`` records them all)."""
+    and the window settings they were cut with (``vocab.json`` records them all, and the
+    names of the tag ids the windows hold: ``labels.TAGS``)."""
 
     char_map: dict[str, int]
     specials: Specials
@@ -92,6 +94,7 @@ def tokenize_corpus(
                     "kept_ids": kept,
                     "max_length": cfg.max_length,
                     "stride": cfg.stride,
+                    "tags": list(TAGS),
                 },
                 ensure_ascii=False,
             ),

@@ -19,9 +19,9 @@ import torch
 from enttag.data.readers import Sentence
 from enttag.encode.charmap import Specials
 from enttag.errors import EnttagError
-from enttag.labels import LABELS
+from enttag.labels import TAGS, labels_of_tags
 
-IGNORE = -100  # label of positions that never count in the loss (specials, padding)
+IGNORE = -100  # tag of positions that never count in the loss (specials, padding)
 
 
 def window_bounds(n: int, width: int, stride: int) -> list[tuple[int, int, int, int]]:
@@ -48,13 +48,14 @@ class EncodedSplit:
     """Windows of one split as flat tensors (a ragged array).
 
     Window ``w`` holds tokens ``ids[ptr[w]:ptr[w+1]]`` (with the special tokens),
-    ``labels`` of the same length (``IGNORE`` at specials), and ``scored``
+    ``tags`` of the same length (B/I/O ids of ``labels.TAGS``, ``IGNORE`` at specials:
+    an Ent/O model reads them as labels, a B/I/O one as they are), and ``scored``
     marking the positions this window scores; it covers characters
     ``start[w]...`` of sentence ``sent[w]``.
     """
 
     ids: torch.Tensor
-    labels: torch.Tensor
+    tags: torch.Tensor
     scored: torch.Tensor
     ptr: torch.Tensor
     sent: torch.Tensor
@@ -69,11 +70,11 @@ class EncodedSplit:
 
     def window(self, w: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         a, b = int(self.ptr[w]), int(self.ptr[w + 1])
-        return self.ids[a:b], self.labels[a:b], self.scored[a:b]
+        return self.ids[a:b], self.tags[a:b], self.scored[a:b]
 
     def to_dict(self) -> dict:
         return {
-            **{k: getattr(self, k) for k in ("ids", "labels", "scored", "ptr", "sent", "start")},
+            **{k: getattr(self, k) for k in ("ids", "tags", "scored", "ptr", "sent", "start")},
             "n_sentences": self.n_sentences,
         }
 
@@ -88,33 +89,34 @@ def encode_text(text: str, char_map: dict[str, int], unk: int) -> list[int]:
 
 def encode_split(
     texts: Sequence[str],
-    labels: Sequence[Sequence[str]] | None,
+    tags: Sequence[Sequence[str]] | None,
     char_map: dict[str, int],
     specials: Specials,
     max_length: int,
     stride: int,
     encode: Callable[[str], list[int]] | None = None,
 ) -> EncodedSplit:
-    """Encode sentences into windows of at most ``max_length`` tokens.
+    """Encode sentences (and their ``B``/``I``/``O`` tags) into windows of at most
+    ``max_length`` tokens.
 
     ``encode`` maps a text to its ids (default: ``char_map``, the rest ``specials.unk``).
     """
     width = max_length - 2
-    label_id = {name: i for i, name in enumerate(LABELS)}
+    tag_id = {name: i for i, name in enumerate(TAGS)}
     ids, labs, scored, ptr, sent, start = [], [], [], [0], [], []
     for s, text in enumerate(texts):
         tokens = encode(text) if encode else encode_text(text, char_map, specials.unk)
-        tags = [label_id[t] for t in labels[s]] if labels is not None else [IGNORE] * len(text)
+        ids_of = [tag_id[t] for t in tags[s]] if tags is not None else [IGNORE] * len(text)
         for a, b, sa, sb in window_bounds(len(text), width, stride):
             ids += [specials.cls, *tokens[a:b], specials.sep]
-            labs += [IGNORE, *tags[a:b], IGNORE]
+            labs += [IGNORE, *ids_of[a:b], IGNORE]
             scored += [False, *(sa <= i < sb for i in range(a, b)), False]
             ptr.append(len(ids))
             sent.append(s)
             start.append(a)
     return EncodedSplit(
         ids=torch.tensor(ids, dtype=torch.int32),
-        labels=torch.tensor(labs, dtype=torch.int8),
+        tags=torch.tensor(labs, dtype=torch.int8),
         scored=torch.tensor(scored, dtype=torch.bool),
         ptr=torch.tensor(ptr, dtype=torch.int64),
         sent=torch.tensor(sent, dtype=torch.int64),
@@ -128,7 +130,7 @@ def encode_sentences(
 ) -> EncodedSplit:
     return encode_split(
         [s.text for s in sentences],
-        [s.labels for s in sentences],
+        [s.tags for s in sentences],
         char_map,
         specials,
         max_length,
@@ -155,17 +157,18 @@ def char_positions(data: EncodedSplit) -> tuple[np.ndarray, np.ndarray]:
 class CharSheet:
     """One value per character of a split, written window by window.
 
-    ``put(w, values)`` takes the values of window ``w``'s token positions and keeps
+    ``put(w, values)`` takes the values of window ``w``'s token positions (with
+    ``channels``, that many values per position) and keeps
     those of the characters it scores; :meth:`per_sentence` checks that every
     character was written exactly once (a miss or a double raises EnttagError) and
     returns one array per sentence.
     """
 
-    def __init__(self, data: EncodedSplit, dtype: type = np.float32):
+    def __init__(self, data: EncodedSplit, dtype: type = np.float32, channels: int | None = None):
         self.offsets, self.pos = char_positions(data)
         self.ptr = data.ptr.numpy()
         n = int(self.offsets[-1])
-        self.values = np.zeros(n, dtype=dtype)
+        self.values = np.zeros((n,) if channels is None else (n, channels), dtype=dtype)
         self.hits = np.zeros(n, dtype=np.int32)
 
     def put(self, w: int, values: np.ndarray) -> None:
@@ -185,10 +188,15 @@ class CharSheet:
         return [self.values[o[s] : o[s + 1]] for s in range(len(o) - 1)]
 
 
+def gold_tags_per_sentence(data: EncodedSplit) -> list[np.ndarray]:
+    """Gold tag ids (0 = B, 1 = I, 2 = O) of every scored character, one array per sentence."""
+    sheet = CharSheet(data, dtype=np.int64)
+    tags, ptr = data.tags.numpy(), data.ptr.numpy()
+    for w in range(len(data)):
+        sheet.put(w, tags[ptr[w] : ptr[w + 1]])
+    return sheet.per_sentence()
+
+
 def gold_per_sentence(data: EncodedSplit) -> list[np.ndarray]:
     """Gold label ids (0 = Ent, 1 = O) of every scored character, one array per sentence."""
-    sheet = CharSheet(data, dtype=np.int64)
-    labels, ptr = data.labels.numpy(), data.ptr.numpy()
-    for w in range(len(data)):
-        sheet.put(w, labels[ptr[w] : ptr[w + 1]])
-    return sheet.per_sentence()
+    return [labels_of_tags(t) for t in gold_tags_per_sentence(data)]

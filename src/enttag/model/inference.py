@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from contextlib import AbstractContextManager
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -39,6 +40,15 @@ def autocast(device: torch.device, precision: str) -> AbstractContextManager:
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
+class Predicted(NamedTuple):
+    """What :func:`predict` gives: per sentence, P(Ent) and P(B | Ent) of every character
+    (float32 arrays, see ``labels``); and the loss, when asked for."""
+
+    p_ent: list[np.ndarray]
+    p_begin: list[np.ndarray]
+    loss: float | None
+
+
 @torch.no_grad()
 def predict(
     model: nn.Module,
@@ -49,14 +59,12 @@ def predict(
     device: torch.device,
     precision: str = "fp32",
     class_weights: torch.Tensor | None = None,
-) -> tuple[list[np.ndarray], float | None]:
-    """P(Ent) for every character of every sentence, each scored exactly once.
-
-    Returns one float array per sentence and, with ``class_weights``, the
-    weighted cross-entropy over labelled positions (as the training loss).
-    """
+) -> Predicted:
+    """P(Ent) and P(B | Ent) of every character of every sentence, each scored exactly
+    once; with ``class_weights``, the weighted loss over labelled positions (as the
+    training loss)."""
     model.eval()
-    sheet = CharSheet(data)
+    sheet = CharSheet(data, channels=2)
     loss_sum, loss_n = 0.0, 0
     for batch in iterate(data, batch_size, pad_id, shuffle=False):
         mask = batch["attention_mask"].to(device)
@@ -64,14 +72,15 @@ def predict(
             logits = model(batch["input_ids"].to(device), mask)
         logits = logits.float()
         if class_weights is not None:
-            total, norm = model.loss_terms(logits, batch["labels"].to(device), mask, class_weights)
+            total, norm = model.loss_terms(logits, batch["tags"].to(device), mask, class_weights)
             loss_sum += float(total)
             loss_n += float(norm)
-        p_ent = model.p_ent(logits, mask).cpu().numpy()
+        probs = model.probs(logits, mask).cpu().numpy()
         for row, w in enumerate(batch["index"].tolist()):
-            sheet.put(w, p_ent[row])
-    probs = sheet.per_sentence()
-    return probs, (loss_sum / loss_n if class_weights is not None and loss_n else None)
+            sheet.put(w, probs[row])
+    both = sheet.per_sentence()
+    loss = loss_sum / loss_n if class_weights is not None and loss_n else None
+    return Predicted([p[:, 0] for p in both], [p[:, 1] for p in both], loss)
 
 
 def weighted_loss(

@@ -20,7 +20,7 @@ from enttag.atomic import write_with
 from enttag.encode.charmap import Specials
 from enttag.encode.windows import IGNORE
 from enttag.errors import EnttagError
-from enttag.labels import ENT, LABELS, OUTSIDE
+from enttag.labels import CLASSES, ENT, OUTSIDE, SCHEMES, TAG_B, TAG_I, TAG_O
 from enttag.model.crf import LinearChainCRF
 from enttag.model.inference import weighted_loss
 
@@ -36,55 +36,88 @@ REQUIRED = (
     "max_length",
     "stride",
 )
-TAG_SCHEME = "io"  # one Ent/O label per character (LABELS)
+
+
+def class_weights(tags: str, ent_weight: float, o_weight: float) -> torch.Tensor:
+    """Cross-entropy weights of the head's classes: ``ent_weight`` on Ent (on B and I)."""
+    weights = {"io": [ent_weight, o_weight], "bio": [ent_weight, ent_weight, o_weight]}
+    return torch.tensor(weights[tags], dtype=torch.float32)
 
 
 class EntityTagger(nn.Module):
-    """Encoder + dropout + ``nn.Linear(hidden, 2)`` over every token position.
+    """Encoder + dropout + ``nn.Linear(hidden, classes)`` over every token position.
 
-    ``head="crf"`` adds a linear-chain CRF on the linear layer's scores
-    (:mod:`enttag.model.crf`): the loss is its negative log-likelihood and P(Ent) its
-    marginal; ``"linear"`` is the class-weighted cross-entropy and the softmax.
+    ``tags="io"``: two classes, Ent and O; ``"bio"``: three, B (opens an entity), I and
+    O (``labels.CLASSES``), so two adjacent entities stay apart. ``head="crf"`` adds a
+    linear-chain CRF on the linear layer's scores (:mod:`enttag.model.crf`): the loss is
+    its negative log-likelihood and the probabilities its marginals; ``"linear"`` is the
+    class-weighted cross-entropy and the softmax.
     """
 
-    def __init__(self, encoder: PreTrainedModel, dropout: float = 0.0, head: str = "linear"):
+    def __init__(
+        self,
+        encoder: PreTrainedModel,
+        dropout: float = 0.0,
+        head: str = "linear",
+        tags: str = "io",
+    ):
         super().__init__()
+        if tags not in SCHEMES:
+            raise EnttagError(f"tag scheme must be one of {', '.join(SCHEMES)}, not {tags!r}")
         self.encoder = encoder
+        self.tags, self.classes = tags, CLASSES[tags]
+        self.outside = OUTSIDE if tags == "io" else TAG_O
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(encoder.config.hidden_size, len(LABELS))
-        self.crf = LinearChainCRF(len(LABELS)) if head == "crf" else None
+        self.head = nn.Linear(encoder.config.hidden_size, len(self.classes))
+        self.crf = LinearChainCRF(len(self.classes)) if head == "crf" else None
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         return self.head(self.dropout(hidden))
 
+    def targets(self, tags: torch.Tensor) -> torch.Tensor:
+        """The head's class ids of B/I/O tag ids: as they are, or (Ent/O) B and I as Ent."""
+        if self.tags == "bio":
+            return tags
+        ent = (tags == TAG_B) | (tags == TAG_I)
+        return torch.where(ent, ENT, torch.where(tags == TAG_O, OUTSIDE, IGNORE))
+
     def loss_terms(
         self,
         logits: torch.Tensor,
-        labels: torch.Tensor,
+        tags: torch.Tensor,
         attention_mask: torch.Tensor,
         weights: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(loss summed, its normaliser); the mean loss is their ratio.
+        """(loss summed, its normaliser); the mean loss is their ratio. ``tags`` are B/I/O
+        ids (``IGNORE`` at specials and padding), ``weights`` :func:`class_weights`.
 
         Linear head: class-weighted cross-entropy over the labelled positions, normalised
         by their summed class weights (as ``cross_entropy(weight=...)`` averages). CRF
         head: the sequences' negative log-likelihood (special tokens tagged ``O``; class
         weights unused), normalised by the number of labelled positions.
         """
+        labels = self.targets(tags)
         labelled = labels != IGNORE
         if self.crf is None:
             weights = weights.to(logits.device)
             total = weighted_loss(logits.flatten(0, 1), labels.flatten(), weights, "sum")
             return total, weights[labels[labelled]].sum()
-        tags = torch.where(labelled, labels, OUTSIDE)
-        return self.crf.nll(logits, tags, attention_mask), labelled.sum().to(logits.dtype)
+        path = torch.where(labelled, labels, self.outside)
+        return self.crf.nll(logits, path, attention_mask), labelled.sum().to(logits.dtype)
 
-    def p_ent(self, logits: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """P(Ent) of every position, (B, L): softmax, or the CRF's marginal."""
+    def probs(self, logits: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """P(Ent) and P(B | Ent) of every position, (B, L, 2), from the softmax or the CRF's
+        marginals; an Ent/O model's P(B | Ent) is 0 (it cannot tell, see ``labels``)."""
         if self.crf is None:
-            return torch.softmax(logits, dim=-1)[..., ENT]
-        return self.crf.marginals(logits, attention_mask)[..., ENT]
+            p = torch.softmax(logits, dim=-1)
+        else:
+            p = self.crf.marginals(logits, attention_mask)
+        if self.tags == "io":
+            p_ent = p[..., ENT]
+            return torch.stack([p_ent, torch.zeros_like(p_ent)], dim=-1)
+        p_ent = p[..., TAG_B] + p[..., TAG_I]
+        return torch.stack([p_ent, p[..., TAG_B] / p_ent.clamp_min(1e-12)], dim=-1)
 
 
 def load_encoder(folder: str | Path, num_layers: int | None, dropout: float) -> PreTrainedModel:
@@ -161,8 +194,8 @@ def save_model(
         "encoder_config": model.encoder.config.to_dict(),
         "char_to_id": char_map,
         "specials": vars(specials),
-        "labels": list(LABELS),
-        "tags": TAG_SCHEME,
+        "labels": list(model.classes),
+        "tags": model.tags,
         "head": "crf" if model.crf is not None else "linear",
         "max_length": max_length,
         "stride": stride,
@@ -215,6 +248,8 @@ def model_from_checkpoint(checkpoint: dict[str, Any]) -> EntityTagger:
     """Rebuild the tagger from a checkpoint read by :func:`read_checkpoint`."""
     config_dict = dict(checkpoint["encoder_config"])
     config = AutoConfig.for_model(config_dict.pop("model_type"), **config_dict)
-    model = EntityTagger(AutoModel.from_config(config), head=checkpoint["head"])
+    model = EntityTagger(
+        AutoModel.from_config(config), head=checkpoint["head"], tags=checkpoint["tags"]
+    )
     model.load_state_dict(checkpoint["state_dict"])
     return model.eval()

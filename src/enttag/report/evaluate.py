@@ -31,10 +31,18 @@ from enttag.atomic import write_json, write_jsonl, write_text
 from enttag.data.prepare import read_prepared
 from enttag.encode.tokenized import TokenizedCorpus
 from enttag.encode.windows import gold_per_sentence
-from enttag.entities import Spans, bio_spans, kind_counts, kind_totals
+from enttag.entities import Spans, kind_counts, kind_totals
 from enttag.errors import EnttagError
 from enttag.fusion import Fusion
-from enttag.labels import ARGMAX, Seqs, Span, apply_threshold, labels_of_tags, tag_ids
+from enttag.labels import (
+    ARGMAX,
+    Seqs,
+    Span,
+    apply_threshold,
+    bio_spans,
+    labels_of_tags,
+    tag_ids,
+)
 from enttag.metrics.counts import point_scores, sentence_counts
 from enttag.metrics.threshold import pr_curve
 from enttag.model.inference import predict, resolve_device
@@ -106,40 +114,56 @@ def prepared_entities(path: Path, gold: Seqs) -> tuple[list[str], list[list[Span
 
 
 def entity_scores(
-    entities: Sequence[Spans], pred: Seqs, cfg: EvaluateParams, baseline_pred: Seqs | None = None
+    entities: Sequence[Spans],
+    found: Sequence[Spans],
+    cfg: EvaluateParams,
+    baseline_found: Sequence[Spans] | None = None,
 ) -> dict[str, Any]:
-    """Strict entity P/R/F1 of one system against the gold ``entities``, the F1's interval
-    over the character bootstrap's draws, the error kinds; with ``baseline_pred``, the
-    paired entity F1 lift over the baseline."""
-    found = predicted_entities(pred)
-    base = None if baseline_pred is None else predicted_entities(baseline_pred)
-    out = entity_summary(entities, found, n_boot=cfg.bootstrap, seed=cfg.seed, baseline=base)
+    """Strict entity P/R/F1 of one system's ``found`` entities against the gold
+    ``entities``, the F1's interval over the character bootstrap's draws, the error kinds;
+    with ``baseline_found``, the paired entity F1 lift over the baseline."""
+    out = entity_summary(
+        entities, found, n_boot=cfg.bootstrap, seed=cfg.seed, baseline=baseline_found
+    )
     return out | {"kinds": kind_totals(kind_counts(entities, found))}
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """One system's probabilities per sentence: P(Ent) and P(B | Ent) (``labels``)."""
+
+    p_ent: list[np.ndarray]
+    p_begin: list[np.ndarray]
+
+    def tagged(self, cut: float) -> tuple[list[np.ndarray], list[list[Span]]]:
+        """Ent/O labels at ``cut`` and the entities they decode to."""
+        pred = apply_threshold(self.p_ent, cut)
+        return pred, predicted_entities(pred, self.p_begin)
 
 
 def score_split(
     gold: list[np.ndarray],
-    p_ent: list[np.ndarray],
+    shipped: Outputs,
     *,
     entities: Sequence[Spans],
     cfg: EvaluateParams,
     cut: float,
     threshold: float | None,
-    baseline_p_ent: list[np.ndarray] | None,
+    baseline: Outputs | None,
     baseline_kind: str,
-    encoder_p_ent: list[np.ndarray] | None = None,
+    encoder: Outputs | None = None,
 ) -> SplitScores:
     """Report at ``cut`` (the argmax cut, or a fused tagger's dev-chosen cut), with the
     bootstrap verdict, spans, entity scores against the gold ``entities`` and extras.
 
-    ``threshold`` adds the scores at a dev-tuned cut; ``baseline_p_ent`` the baseline's
-    scores and the paired lift over it; ``encoder_p_ent`` (a fused tagger's encoder
-    alone, at the argmax) its scores, its lift over the baseline and this system's lift
-    over it. Every paired interval resamples the same sentences.
+    ``threshold`` adds the scores at a dev-tuned cut; ``baseline`` the baseline's
+    scores and the paired lift over it; ``encoder`` (a fused tagger's encoder alone, at
+    the argmax) its scores, its lift over the baseline and this system's lift over it.
+    Every paired interval resamples the same sentences.
     """
-    pred = apply_threshold(p_ent, cut)
+    pred, found = shipped.tagged(cut)
     metrics, text = report(gold, pred)
-    baseline_pred = apply_threshold(baseline_p_ent, ARGMAX) if baseline_p_ent is not None else None
+    baseline_pred, baseline_found = baseline.tagged(ARGMAX) if baseline else (None, None)
     stats = summary(gold, pred, n_boot=cfg.bootstrap, seed=cfg.seed, baseline_seqs=baseline_pred)
     decision = verdict(stats)
     metrics |= {
@@ -149,10 +173,10 @@ def score_split(
         "verdict": decision,
         "verdict_reason": explain(decision, stats),
         "spans": span_scores(gold, pred),
-        "entities": entity_scores(entities, pred, cfg, baseline_pred),
+        "entities": entity_scores(entities, found, cfg, baseline_found),
     }
     if threshold is not None:
-        tuned = point_scores(gold, apply_threshold(p_ent, threshold))
+        tuned = point_scores(gold, apply_threshold(shipped.p_ent, threshold))
         metrics["at_dev_threshold"] = {
             "threshold": threshold,
             **{k: tuned[k] for k in ("ent_precision", "ent_recall", "ent_f1", "macro_f1")},
@@ -160,28 +184,31 @@ def score_split(
     if baseline_pred is not None:
         metrics["baseline"] = {
             "kind": baseline_kind,
-            **system_scores(gold, entities, baseline_pred, cfg),
+            **system_scores(gold, entities, (baseline_pred, baseline_found), cfg),
             "macro_f1": point_scores(gold, baseline_pred)["macro_f1"],
         }
-    if encoder_p_ent is not None:
-        encoder_pred = apply_threshold(encoder_p_ent, ARGMAX)
-        encoder = system_scores(gold, entities, encoder_pred, cfg, baseline_pred)
+    if encoder is not None:
+        encoder_pred, encoder_found = encoder.tagged(ARGMAX)
+        metrics["encoder"] = system_scores(
+            gold, entities, (encoder_pred, encoder_found), cfg, (baseline_pred, baseline_found)
+        )
         counts = [sentence_counts(gold, p) for p in (pred, encoder_pred)]
-        gain = paired_f1_diff(*counts, n_boot=cfg.bootstrap, seed=cfg.seed)
-        metrics["encoder"] = encoder
-        metrics["over_encoder"] = gain
+        metrics["over_encoder"] = paired_f1_diff(*counts, n_boot=cfg.bootstrap, seed=cfg.seed)
     return SplitScores(metrics, text)
 
 
 def system_scores(
     gold: list[np.ndarray],
     entities: Sequence[Spans],
-    pred: list[np.ndarray],
+    tagged: tuple[list[np.ndarray], list[list[Span]]],
     cfg: EvaluateParams,
-    baseline_pred: list[np.ndarray] | None = None,
+    baseline: tuple[list[np.ndarray] | None, list[list[Span]] | None] = (None, None),
 ) -> dict[str, Any]:
-    """Ent P/R/F1 with the F1's interval, span F1 and entity scores of one system; with
-    ``baseline_pred``, its paired lifts over the baseline too."""
+    """Ent P/R/F1 with the F1's interval, span F1 and entity scores of one system (its
+    labels and entities, :meth:`Outputs.tagged`); with the ``baseline``'s, its paired
+    lifts over the baseline too."""
+    pred, found = tagged
+    baseline_pred, baseline_found = baseline
     stats = summary(gold, pred, n_boot=cfg.bootstrap, seed=cfg.seed, baseline_seqs=baseline_pred)
     out = {
         "ent_precision": stats["ent_precision"],
@@ -189,7 +216,7 @@ def system_scores(
         "ent_f1": stats["ent_f1"],
         "ent_f1_ci": stats["ent_f1_ci"],
         "span_f1": span_scores(gold, pred)["f1"],
-        "entities": entity_scores(entities, pred, cfg, baseline_pred),
+        "entities": entity_scores(entities, found, cfg, baseline_found),
     }
     if baseline_pred is not None:
         out |= {"baseline_lift": stats["baseline_lift"], "beats_baseline": stats["beats_baseline"]}
@@ -385,28 +412,30 @@ def evaluate_model(
         data = corpus.splits[split]
         gold = gold_per_sentence(data)
         texts, entities = prepared_entities(prepared_dir / f"{split}.jsonl", gold)
-        encoder_p_ent, _ = predict(
+        enc = predict(
             model, data, batch_size=cfg.batch_size, pad_id=corpus.specials.pad, device=device
         )
-        baseline_p_ent = np.split(baseline[split], np.cumsum([len(g) for g in gold])[:-1])
-        p_ent = shipped_p_ent(fusion, encoder_p_ent, baseline_p_ent)
+        encoder = Outputs(enc.p_ent, enc.p_begin)
+        cuts = np.cumsum([len(g) for g in gold])[:-1]
+        crf = Outputs(np.split(baseline[split], cuts), np.split(baseline[f"{split}_begin"], cuts))
+        shipped = shipped_outputs(fusion, encoder, crf)
         scores = score_split(
             gold,
-            p_ent,
+            shipped,
             entities=entities,
             cfg=cfg,
             cut=ARGMAX if fusion is None else fusion.threshold,
             threshold=checkpoint["threshold"] if fusion is None else None,
-            baseline_p_ent=baseline_p_ent,
+            baseline=crf,
             baseline_kind=str(baseline["kind"]),
-            encoder_p_ent=None if fusion is None else encoder_p_ent,
+            encoder=None if fusion is None else encoder,
         )
         if fusion is not None:
             scores.metrics["fusion"] = fusion.to_dict()
         check_supports(split, scores.metrics, stats[split]["characters"])
         write_json(metrics_dir / f"{split}_report.json", scores.metrics)
         if split == "dev":
-            curve = pr_curve(gold, p_ent)
+            curve = pr_curve(gold, shipped.p_ent)
             points = zip(curve["recall"], curve["precision"], curve["threshold"], strict=True)
             write_json(
                 metrics_dir / "pr_dev.json",
@@ -415,11 +444,11 @@ def evaluate_model(
         else:
             write_json(metrics_dir / "test.json", headline(scores.metrics, checkpoint["train"]))
             write_text(metrics_dir / "test_report.txt", report_text(split, scores))
-            pred = apply_threshold(p_ent, scores.metrics["cut"])
-            tagged = Tagged(texts, gold, pred, entities)
+            pred, found = shipped.tagged(scores.metrics["cut"])
+            tagged = Tagged(texts, gold, pred, entities, found)
             worst = worst_sentences(tagged, cfg.n_errors)
             write_jsonl(metrics_dir / "errors_test.jsonl", worst)
-            view = view_rows(worst, tagged, p_ent, n_correct=cfg.n_correct, seed=cfg.seed)
+            view = view_rows(worst, tagged, shipped.p_ent, n_correct=cfg.n_correct, seed=cfg.seed)
             write_jsonl(metrics_dir / "view_test.jsonl", view)
             counts = sentence_counts(gold, pred)
             write_jsonl(metrics_dir / COUNTS_FILE, counts.tolist())
@@ -427,11 +456,14 @@ def evaluate_model(
     return results
 
 
-def shipped_p_ent(
-    fusion: Fusion | None, encoder_p_ent: list[np.ndarray], baseline_p_ent: list[np.ndarray]
-) -> list[np.ndarray]:
-    """The shipped tagger's P(Ent) per sentence: the encoder's, or its fusion with the CRF's
-    (what ``Tagger.probs`` gives for the same sentences)."""
+def shipped_outputs(fusion: Fusion | None, encoder: Outputs, crf: Outputs) -> Outputs:
+    """The shipped tagger's probabilities per sentence: the encoder's, or their fusion with
+    the CRF's, class by class (what ``Tagger`` gives for the same sentences)."""
     if fusion is None:
-        return encoder_p_ent
-    return [fusion.mix(e, b) for e, b in zip(encoder_p_ent, baseline_p_ent, strict=True)]
+        return encoder
+    return Outputs(
+        *(
+            [fusion.mix(e, b) for e, b in zip(mine, theirs, strict=True)]
+            for mine, theirs in ((encoder.p_ent, crf.p_ent), (encoder.p_begin, crf.p_begin))
+        )
+    )

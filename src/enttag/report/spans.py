@@ -5,8 +5,8 @@ A span is a maximal run of Ent (0) labels, as a half-open ``(start, end)``. Span
 (:func:`span_scores`) compares runs of Ent with runs of Ent, as every earlier run did:
 two entities that touch (no O between them) read as one run, in gold and in predictions.
 Entity scores compare a system's predicted entities with the corpus's entities
-(:mod:`enttag.entities`); an Ent/O tagger's predicted entities are its runs of Ent
-(:func:`predicted_entities`, the one place a B/I/O tagger would change).
+(:mod:`enttag.entities`): its runs of Ent, split where its P(B | Ent) opens a new one
+(:func:`predicted_entities`; an Ent/O tagger's are its runs of Ent).
 
 A sentence's entity errors (:func:`entity_errors`) are the kinds of
 :mod:`enttag.entities` but ``exact``, each counted on one side: ``boundary``, ``merged``
@@ -16,13 +16,13 @@ and ``spurious`` count predicted entities, ``split`` and ``missed`` gold ones.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from enttag.entities import KINDS, SIDES, Spans, sentence_kinds
-from enttag.labels import Seqs, Span, check_aligned, spans
+from enttag.labels import Seqs, Span, bio_spans, check_aligned, spans, tags_of
 
 ERROR_SIDES = {
     "boundary": "predicted",
@@ -56,9 +56,11 @@ def span_scores(gold_seqs: Seqs, pred_seqs: Seqs) -> dict[str, float | int]:
     }
 
 
-def predicted_entities(pred_seqs: Seqs) -> list[list[Span]]:
-    """The entities a system predicted, per sentence: an Ent/O tagger's runs of Ent."""
-    return [spans(p) for p in pred_seqs]
+def predicted_entities(pred_seqs: Seqs, p_begin: Seqs | None = None) -> list[list[Span]]:
+    """The entities a system predicted, per sentence: runs of Ent labels, split where
+    ``p_begin`` (P(B | Ent)) opens one (``labels.tags_of``); without it, the runs."""
+    begins = p_begin if p_begin is not None else [None] * len(pred_seqs)
+    return [bio_spans(tags_of(p, b)) for p, b in zip(pred_seqs, begins, strict=True)]
 
 
 def entity_errors(gold: Spans, pred: Spans) -> dict[str, int]:
@@ -70,22 +72,24 @@ def entity_errors(gold: Spans, pred: Spans) -> dict[str, int]:
 @dataclass(frozen=True)
 class Tagged:
     """A split as one system tagged it, aligned by sentence: texts, gold and predicted
-    Ent/O labels, gold entities; ``pred_entities`` are :func:`predicted_entities`."""
+    Ent/O labels, gold entities and predicted ones (default: the runs of ``pred``)."""
 
     texts: Sequence[str]
     gold: Seqs
     pred: Seqs
     gold_entities: Sequence[Spans]
-    pred_entities: list[list[Span]] = field(init=False, repr=False)
+    pred_entities: Sequence[Spans] | None = None
 
     def __post_init__(self) -> None:
         check_aligned(self.gold, self.pred)
         check_aligned(self.gold, self.texts, "texts")
-        if len(self.gold_entities) != len(self.gold):
-            raise ValueError(
-                f"{len(self.gold)} gold sentences but entities of {len(self.gold_entities)}"
-            )
-        object.__setattr__(self, "pred_entities", predicted_entities(self.pred))
+        if self.pred_entities is None:
+            object.__setattr__(self, "pred_entities", predicted_entities(self.pred))
+        for name in ("gold_entities", "pred_entities"):
+            if len(getattr(self, name)) != len(self.gold):
+                raise ValueError(
+                    f"{len(self.gold)} gold sentences but {name} of {len(getattr(self, name))}"
+                )
 
     def errors(self) -> tuple[np.ndarray, np.ndarray]:
         """Character errors and entity errors of each sentence."""

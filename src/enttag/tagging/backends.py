@@ -1,4 +1,5 @@
-"""What runs the network: a padded batch of windows in, P(Ent) per token position out.
+"""What runs the network: a padded batch of windows in, P(Ent) and P(B | Ent) per token
+position out.
 
 A backend is only the forward pass. Windows, batching by length and stitching the
 windows back into sentences are the Tagger's shared code
@@ -23,11 +24,12 @@ from enttag.errors import EnttagError
 from enttag.model.network import EntityTagger
 
 INPUTS = ("input_ids", "attention_mask")
-OUTPUT = "p_ent"
+OUTPUT = "probs"
 
 
 class PEnt(nn.Module):
-    """The tagger with its softmax (or CRF marginals): ``(input_ids, attention_mask) -> P(Ent)``.
+    """The tagger with its softmax (or CRF marginals): ``(input_ids, attention_mask) ->
+    [P(Ent), P(B | Ent)]`` of shape [batch, sequence, 2].
 
     The graph ``enttag export`` writes, and what the torch backend runs, so both
     compute the same function.
@@ -39,7 +41,7 @@ class PEnt(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         logits = self.model(input_ids, attention_mask).float()
-        return self.model.p_ent(logits, attention_mask)
+        return self.model.probs(logits, attention_mask)
 
 
 def cpu_threads() -> int:

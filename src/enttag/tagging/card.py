@@ -227,9 +227,14 @@ def limits(checkpoint: dict[str, Any], config) -> str:
         "## Intended use and limits\n\n"
         "- For finding entity characters in Chinese text like the training corpus "
         "(news prose for MSRA); other domains, scripts and registers were not measured.\n"
-        "- Two labels only: entity types are not told apart, and two entities with no `O` "
-        "between them read as one span.\n"
-        f"- Trained and tested on windows of {window} tokens ({window - 2} characters and "
+        + (
+            "- One entity type: types are not told apart; `B-Ent` opens an entity, so two "
+            "entities with no `O` between them stay apart.\n"
+            if checkpoint["tags"] == "bio"
+            else "- Two labels only: entity types are not told apart, and two entities with "
+            "no `O` between them read as one span.\n"
+        )
+        + f"- Trained and tested on windows of {window} tokens ({window - 2} characters and "
         f"the two special tokens): the tokenizer's `model_max_length`, at which the "
         f"pipeline truncates. The encoder has {config.max_position_embeddings} positions. "
         "Windows longer than the encoder's positions, and texts longer than a window, are "

@@ -1,14 +1,15 @@
 """Export a trained model to ONNX: one folder with everything needed to tag.
 
 The folder holds ``model.onnx`` (the network with its softmax: ``input_ids`` and
-``attention_mask`` of shape [batch, sequence], both axes dynamic, in; ``p_ent`` of the
-same shape out), optionally ``model.int8.onnx`` (its ``MatMul`` weights quantised to
-int8 by ONNX Runtime's dynamic quantisation), and ``tagger.json`` (character map,
-special ids, window settings, dev-tuned threshold). A shipped tagger that fuses the
-encoder with the CRF baseline also writes ``crf.crfsuite`` and its rule in ``tagger.json``:
-the folder's P(Ent) is then the fused one, as the ``.pkl``'s. ``enttag predict --model FOLDER``
-or ``Tagger.load(FOLDER, backend="onnx")`` tags with it; windows, batching and
-stitching are the same code as with the ``.pkl``.
+``attention_mask`` of shape [batch, sequence], both axes dynamic, in; ``probs``, P(Ent)
+and P(B | Ent) of shape [batch, sequence, 2], out), optionally ``model.int8.onnx`` (its
+``MatMul`` weights quantised to int8 by ONNX Runtime's dynamic quantisation), and
+``tagger.json`` (character map, special ids, tag scheme, window settings, dev-tuned
+threshold). A shipped tagger that fuses the encoder with the CRF baseline also writes
+``crf.crfsuite`` and its rule in ``tagger.json``: the folder's probabilities are then the
+fused ones, as the ``.pkl``'s. ``enttag predict --model FOLDER`` or
+``Tagger.load(FOLDER, backend="onnx")`` tags with it; windows, batching and stitching are
+the same code as with the ``.pkl``.
 
 ``--format transformers`` writes a Hugging Face folder instead (config, safetensors
 weights, fast tokenizer, model card) that plain ``transformers`` loads
@@ -36,7 +37,7 @@ from enttag.tagging import hf_export
 from enttag.tagging.graph_meta import graph_props, stamp
 
 HELP = "export a trained model to ONNX (optionally int8) or as a transformers folder"
-FORMAT = "enttag-onnx/1"
+FORMAT = "enttag-onnx/2"  # /2: probs (P(Ent), P(B | Ent)) out, tags in tagger.json
 FORMATS = ("onnx", "transformers")
 META = "tagger.json"
 GRAPH = {False: "model.onnx", True: "model.int8.onnx"}
@@ -134,6 +135,7 @@ def meta_of(checkpoint: dict[str, Any], source: str | Path) -> dict[str, Any]:
         "char_to_id": checkpoint["char_to_id"],
         "specials": checkpoint["specials"],
         "labels": checkpoint["labels"],
+        "tags": checkpoint["tags"],
         "max_length": checkpoint["max_length"],
         "stride": checkpoint["stride"],
         "threshold": checkpoint.get("threshold"),

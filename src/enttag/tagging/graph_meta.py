@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from enttag.errors import EnttagError
-from enttag.labels import LABELS
+from enttag.labels import CLASSES
 
 PROPS = "enttag."  # prefix of the graph's metadata_props
 
 
 def fingerprint(meta: dict[str, Any]) -> str:
-    """sha256 of the fields that must belong to the graph: the character map, specials, labels."""
-    keys = ("char_to_id", "specials", "labels")
+    """sha256 of the fields that must belong to the graph: character map, specials, labels, tags."""
+    keys = ("char_to_id", "specials", "labels", "tags")
     text = json.dumps({k: meta.get(k) for k in keys}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -75,8 +75,11 @@ def check_meta(where: Path, meta: dict[str, Any], props: dict[str, str]) -> None
     check_ids("specials", meta.get("specials"), False)
     if sorted(meta["specials"]) != ["cls", "pad", "sep", "unk"]:
         raise bad("specials", f"must hold cls, sep, pad and unk, got {sorted(meta['specials'])}")
-    if meta.get("labels") != list(LABELS):
-        raise bad("labels", f"must be {list(LABELS)}, got {meta.get('labels')!r}")
+    tags = meta.get("tags")
+    if tags not in CLASSES:
+        raise bad("tags", f"must be one of {', '.join(CLASSES)}, got {tags!r}")
+    if meta.get("labels") != list(CLASSES[tags]):
+        raise bad("labels", f"must be {list(CLASSES[tags])} ({tags}), got {meta.get('labels')!r}")
     max_length, stride = meta.get("max_length"), meta.get("stride")
     if not is_int(max_length) or not 8 <= max_length <= positions:
         raise bad(
@@ -97,6 +100,6 @@ def check_meta(where: Path, meta: dict[str, Any], props: dict[str, str]) -> None
         raise bad("threshold", f"must be null or a number in [0, 1], got {threshold!r}")
     if fingerprint(meta) != props[PROPS + "fingerprint"]:
         raise EnttagError(
-            f"{where}: char_to_id, specials and labels are not those its graph was exported "
+            f"{where}: char_to_id, specials, labels and tags are not those its graph was exported "
             "with (copied from another export?); export the model again"
         )

@@ -14,8 +14,10 @@ model.int8.onnx).
 
 formats:
   spans  the text, then one indented "[start, end)  entity" line per span
-  tags   one "char<TAB>Ent|O" line per character, a blank line between texts
-  jsonl  {"text": ..., "spans": [[start, end, "Ent"], ...]} per text (+ "probs")
+  tags   one "char<TAB>Ent|O" line per character (B-Ent|I-Ent|O from a B/I/O model),
+         a blank line between texts
+  jsonl  {"text": ..., "spans": [[start, end, "Ent"], ...]} per text (+ "probs", and
+         "p_begin", P(B | Ent), from a B/I/O model)
   html   one self-contained page: predicted entities highlighted, P(Ent) on hover
   label-studio  a JSON list of Label Studio tasks with the spans as pre-annotations
 
@@ -84,7 +86,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="output format (default: %(default)s)",
     )
     parser.add_argument(
-        "--probs", action="store_true", help="with --format jsonl: add P(Ent) of every character"
+        "--probs",
+        action="store_true",
+        help="with --format jsonl: add P(Ent) (and a B/I/O model's P(B | Ent)) of every character",
     )
     parser.add_argument(
         "--threshold",
@@ -230,13 +234,15 @@ def decode_line(raw: bytes | str, name: str, number: int) -> str:
 
 def tagged(
     tagger: Tagger, chunks: Iterable[list[str]], batch_size: int
-) -> Iterator[tuple[str, np.ndarray]]:
-    """``(text, P(Ent) per character)``, one chunk at a time; a progress bar on a terminal."""
+) -> Iterator[tuple[str, np.ndarray, np.ndarray | None]]:
+    """``(text, P(Ent), P(B | Ent) or None)`` per character (None from an Ent/O tagger),
+    one chunk at a time; a progress bar on a terminal."""
     from tqdm import tqdm
 
     with tqdm(desc="tagging", unit="char", unit_scale=True, disable=None) as bar:
         for chunk in chunks:
-            yield from zip(chunk, tagger.probs(chunk, batch_size), strict=True)
+            for text, p in zip(chunk, tagger.outputs(chunk, batch_size), strict=True):
+                yield text, p[:, 0], p[:, 1] if tagger.tags == "bio" else None
             bar.update(sum(map(len, chunk)))
 
 
@@ -247,31 +253,45 @@ def utf8_stdout() -> IO[str]:
 
 
 def write_all(
-    out: IO[str], items: Iterable[tuple[str, np.ndarray]], cut: float, fmt: str, with_probs: bool
+    out: IO[str],
+    items: Iterable[tuple[str, np.ndarray, np.ndarray | None]],
+    cut: float,
+    fmt: str,
+    with_probs: bool,
 ) -> None:
     form = FORMATS[fmt]
     out.write(form.head)
-    for i, (text, p_ent) in enumerate(items):
-        out.write((form.separator if i else "") + form.block(text, p_ent, cut, with_probs))
+    for i, (text, p_ent, p_begin) in enumerate(items):
+        block = form.block(text, p_ent, p_begin, cut, with_probs)
+        out.write((form.separator if i else "") + block)
         out.flush()
     out.write(form.tail)
 
 
-def spans_block(text: str, p_ent: np.ndarray, cut: float, _: bool) -> str:
-    spans = spans_from_probs(text, p_ent, cut)
+def spans_block(
+    text: str, p_ent: np.ndarray, p_begin: np.ndarray | None, cut: float, _: bool
+) -> str:
+    spans = spans_from_probs(text, p_ent, cut, p_begin)
     lines = [text, *(f"  [{s}, {e})  {entity}" for s, e, entity in spans)]
     return "".join(line + "\n" for line in lines)
 
 
-def tags_block(text: str, p_ent: np.ndarray, cut: float, _: bool) -> str:
-    return "".join(f"{c}\t{t}\n" for c, t in zip(text, tags_from_probs(p_ent, cut), strict=True))
+def tags_block(
+    text: str, p_ent: np.ndarray, p_begin: np.ndarray | None, cut: float, _: bool
+) -> str:
+    tags = tags_from_probs(p_ent, cut, p_begin)
+    return "".join(f"{c}\t{t}\n" for c, t in zip(text, tags, strict=True))
 
 
-def json_line(text: str, p_ent: np.ndarray, cut: float, with_probs: bool) -> str:
-    spans = [[s, e, "Ent"] for s, e, _ in spans_from_probs(text, p_ent, cut)]
+def json_line(
+    text: str, p_ent: np.ndarray, p_begin: np.ndarray | None, cut: float, with_probs: bool
+) -> str:
+    spans = [[s, e, "Ent"] for s, e, _ in spans_from_probs(text, p_ent, cut, p_begin)]
     row: dict[str, object] = {"text": text, "spans": spans}
     if with_probs:
         row["probs"] = [round(p, 6) for p in p_ent.tolist()]
+        if p_begin is not None:
+            row["p_begin"] = [round(p, 6) for p in p_begin.tolist()]
     return json.dumps(row, ensure_ascii=False) + "\n"
 
 

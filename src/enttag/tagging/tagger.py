@@ -1,4 +1,4 @@
-"""Tag raw text with a trained model: P(Ent), Ent/O tags and entity spans.
+"""Tag raw text with a trained model: P(Ent), tags and entity spans.
 
 Example::
 
@@ -11,9 +11,13 @@ stage (:func:`enttag.encode.charmap.encode_split`), so every character gets exac
 prediction; a character outside the model's map takes its NFKC form's id, else reads as
 the unknown token and is counted (:class:`enttag.encode.charmap.CharLookup`).
 
+A B/I/O model (``model.tags: bio``) also gives each character P(B | Ent): its tags are
+``B-Ent``/``I-Ent``/``O`` and two adjacent entities stay apart; an Ent/O model's tags are
+``Ent``/``O`` and its entities the runs of Ent (:func:`enttag.labels.tags_of`).
+
 A shipped tagger (``models/tagger.pkl``, written by the fuse stage) may carry a CRF
-and a fusion rule: its P(Ent) is then the encoder's mixed with the CRF's marginals
-(:mod:`enttag.fusion`), and its default cut is the one chosen on dev with the rule.
+and a fusion rule: its probabilities are then the encoder's mixed with the CRF's
+marginals (:mod:`enttag.fusion`), and its default cut is the one chosen on dev with the rule.
 """
 
 from __future__ import annotations
@@ -37,8 +41,8 @@ BACKENDS = ("auto", "torch", "onnx")
 class Tagger:
     """A loaded enttag model: its backend, character map and windowing settings.
 
-    ``backend`` maps a padded batch ``(input_ids, attention_mask)`` to P(Ent) per
-    position (:mod:`enttag.tagging.backends`); everything else is shared.
+    ``backend`` maps a padded batch ``(input_ids, attention_mask)`` to P(Ent) and
+    P(B | Ent) per position (:mod:`enttag.tagging.backends`); everything else is shared.
     """
 
     def __init__(
@@ -50,10 +54,11 @@ class Tagger:
         max_length: int,
         stride: int,
         dev_threshold: float | None,
+        tags: str = "io",
         fusion: dict[str, Any] | None = None,
         crf_model: bytes | None = None,
     ):
-        self.backend = backend
+        self.backend, self.tags = backend, tags
         self.char_map, self.specials = char_map, specials
         self.lookup = CharLookup(char_map, specials.unk)
         self.max_length, self.stride = max_length, stride
@@ -66,6 +71,8 @@ class Tagger:
                 raise EnttagError("a fused tagger needs its CRF model; none was found")
             self.fusion = Fusion.from_dict(fusion)
             self.crf = CrfMarginals(crf_model, int(fusion["window"]))
+            if self.crf.tags != tags:
+                raise EnttagError(f"a {tags} tagger fused with a {self.crf.tags} CRF model")
             self.dev_threshold = self.fusion.threshold  # chosen on dev with the rule
 
     @property
@@ -108,6 +115,7 @@ class Tagger:
             max_length=checkpoint["max_length"],
             stride=checkpoint["stride"],
             dev_threshold=checkpoint.get("threshold"),
+            tags=checkpoint["tags"],
             fusion=checkpoint.get("fusion"),
             crf_model=checkpoint.get("crf_model"),
         )
@@ -130,6 +138,7 @@ class Tagger:
             max_length=meta["max_length"],
             stride=meta["stride"],
             dev_threshold=meta.get("threshold"),
+            tags=meta["tags"],
             fusion=meta.get("fusion"),
             crf_model=crf_model_of(path, meta),
         )
@@ -147,6 +156,10 @@ class Tagger:
     def probs(self, texts: Sequence[str], batch_size: int = 64) -> list[np.ndarray]:
         """P(Ent) per character of each text (``batch_size`` windows per forward pass);
         a fused tagger's mixes the encoder's with the CRF's."""
+        return [p[:, 0] for p in self.outputs(texts, batch_size)]
+
+    def outputs(self, texts: Sequence[str], batch_size: int = 64) -> list[np.ndarray]:
+        """P(Ent) and P(B | Ent) per character of each text, (n, 2) per text."""
         if isinstance(texts, str):
             raise TypeError("texts must be a list of strings, not one string")
         if not texts:
@@ -160,16 +173,20 @@ class Tagger:
             self.stride,
             encode=self.lookup.ids,
         )
-        sheet = CharSheet(data)
+        sheet = CharSheet(data, channels=2)
         for batch in iterate(data, batch_size, self.specials.pad, shuffle=False):
-            p_ent = self.backend(batch["input_ids"], batch["attention_mask"])
+            probs = self.backend(batch["input_ids"], batch["attention_mask"])
             for row, w in enumerate(batch["index"].tolist()):
-                sheet.put(w, p_ent[row])
+                sheet.put(w, probs[row])
         probs = sheet.per_sentence()
         if self.fusion is None:
             return probs
-        crf = self.crf.p_ent(texts)
+        crf = self.crf.probs(texts)
         return [self.fusion.mix(p, q) for p, q in zip(probs, crf, strict=True)]
+
+    def _begin(self, probs: np.ndarray) -> np.ndarray | None:
+        """P(B | Ent) of a B/I/O tagger; None for an Ent/O one (entities are runs of Ent)."""
+        return probs[:, 1] if self.tags == "bio" else None
 
     def tag(
         self,
@@ -179,9 +196,12 @@ class Tagger:
         use_dev_threshold: bool = False,
         batch_size: int = 64,
     ) -> list[list[str]]:
-        """``"Ent"``/``"O"`` per character of each text."""
+        """``"Ent"``/``"O"`` per character of each text; ``"B-Ent"``/``"I-Ent"``/``"O"``
+        from a B/I/O tagger."""
         cut = self.cut(threshold, use_dev_threshold)
-        return [tags_from_probs(p, cut) for p in self.probs(texts, batch_size)]
+        return [
+            tags_from_probs(p[:, 0], cut, self._begin(p)) for p in self.outputs(texts, batch_size)
+        ]
 
     def spans(
         self,
@@ -194,6 +214,6 @@ class Tagger:
         """Entity spans of each text as ``(start, end, entity text)``, half-open."""
         cut = self.cut(threshold, use_dev_threshold)
         return [
-            spans_from_probs(t, p, cut)
-            for t, p in zip(texts, self.probs(texts, batch_size), strict=True)
+            spans_from_probs(t, p[:, 0], cut, self._begin(p))
+            for t, p in zip(texts, self.outputs(texts, batch_size), strict=True)
         ]

@@ -83,7 +83,7 @@ class Processes:
         if len(rows):
             return {key: value[rows] for key, value in batch.items()}
         part = {key: value[:1] for key, value in batch.items()}
-        part["labels"] = torch.full_like(part["labels"], IGNORE)
+        part["tags"] = torch.full_like(part["tags"], IGNORE)
         return part
 
     def mean(self, total: torch.Tensor, norm: torch.Tensor) -> tuple[torch.Tensor, float]:

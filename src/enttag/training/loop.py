@@ -41,6 +41,7 @@ from enttag.metrics.threshold import best_threshold
 from enttag.model.inference import autocast, predict
 from enttag.model.network import (
     EntityTagger,
+    class_weights,
     freeze_lower,
     load_encoder,
     prune_embeddings,
@@ -106,13 +107,13 @@ def build_model(
     if corpus.kept_ids is not None:
         prune_embeddings(encoder, corpus.kept_ids, corpus.specials.pad)
     freeze_lower(encoder, freeze_layers)
-    return EntityTagger(encoder, dropout, model_cfg.head)
+    return EntityTagger(encoder, dropout, model_cfg.head, model_cfg.tags)
 
 
 def evaluate_dev(
     model, corpus: TokenizedCorpus, gold: list[np.ndarray], weights, device, cfg
 ) -> dict:
-    probs, loss = predict(
+    dev = predict(
         model,
         corpus.splits["dev"],
         batch_size=2 * cfg.batch_size,
@@ -121,8 +122,8 @@ def evaluate_dev(
         precision=cfg.precision,
         class_weights=weights,
     )
-    pred = apply_threshold(probs, ARGMAX)
-    return {"loss": loss, **ent_prf(gold, pred), "probs": probs}
+    pred = apply_threshold(dev.p_ent, ARGMAX)
+    return {"loss": dev.loss, **ent_prf(gold, pred), "probs": dev.p_ent}
 
 
 def diverged(step: int, loss: float, grad_norm: float, optimizer) -> Diverged:
@@ -171,7 +172,7 @@ def _train(
     corpus = TokenizedCorpus.load(tokenized_dir, ("train", "dev"))
     train_data, dev_gold = corpus.splits["train"], gold_per_sentence(corpus.splits["dev"])
     model = build_model(corpus, encoder_dir, model_cfg, cfg.dropout, cfg.freeze_layers).to(device)
-    weights = torch.tensor([cfg.ent_weight, cfg.o_weight], dtype=torch.float32, device=device)
+    weights = class_weights(model_cfg.tags, cfg.ent_weight, cfg.o_weight).to(device)
     optimizer = torch.optim.AdamW(param_groups(model, cfg), fused=device.type in ("cpu", "cuda"))
     steps_per_epoch = math.ceil(len(train_data) / cfg.batch_size)
     total_steps = cfg.epochs * steps_per_epoch
@@ -235,11 +236,11 @@ def _train(
                 batch = collate(train_data, batches[at.position], corpus.specials.pad)
                 share = procs.share(batch)  # all of it for one process
                 input_ids = share["input_ids"].to(device)
-                labels, mask = share["labels"].to(device), share["attention_mask"].to(device)
+                tags, mask = share["tags"].to(device), share["attention_mask"].to(device)
                 with autocast(device, cfg.precision):
                     logits = forward(input_ids, mask)
                 loss, loss_value = procs.mean(
-                    *model.loss_terms(logits.float(), labels, mask, weights)
+                    *model.loss_terms(logits.float(), tags, mask, weights)
                 )
                 loss.backward()
                 grad_norm = float(nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm))
@@ -254,7 +255,7 @@ def _train(
 
                 at.running += loss_value
                 at.running_n += 1
-                chars += int((batch["labels"] != IGNORE).sum())
+                chars += int((batch["tags"] != IGNORE).sum())
                 progress.update()
                 rate = chars / (time.perf_counter() - t0)
                 progress.set_postfix(loss=f"{loss_value:.4f}", chars_per_s=f"{rate:,.0f}")
