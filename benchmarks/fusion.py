@@ -49,9 +49,9 @@ def ablation(repo: Path, n_boot: int, stacked: Stacked | None = None) -> list[di
     for split in ("dev", "test"):
         data = corpus.splits[split]
         gold[split] = gold_per_sentence(data)
-        enc[split], _ = predict(
+        enc[split] = predict(
             model, data, batch_size=64, pad_id=corpus.specials.pad, device=torch.device("cpu")
-        )
+        ).p_ent
         crf[split] = np.split(baseline[split], np.cumsum([len(g) for g in gold[split]])[:-1])
     step = load_section("fuse", repo / "params.yaml").weight_step
     splits = ("dev", "test")

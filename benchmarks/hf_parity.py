@@ -4,8 +4,10 @@ Exports the model (``enttag export --format transformers``) to a temporary folde
 the first ``--n`` test sentences that fit one window (at most ``max_length - 2``
 characters: the pipeline does not window, enttag does) with Hugging Face's
 ``pipeline("token-classification")`` and with ``Tagger``, and reports the largest
-|ΔP(Ent)| over their characters and the sentences whose ``aggregation_strategy="simple"``
-spans differ from enttag's.
+difference between the pipeline's score of each character's class and enttag's
+probability of that class, and the sentences whose ``aggregation_strategy="simple"``
+spans differ from those of enttag's most probable classes (the pipeline takes the argmax
+of the classes: ``Ent``/``O``, or ``B-Ent``/``I-Ent``/``O``).
 
     python benchmarks/hf_parity.py --model models/model.pkl --n 500 --json out.json
 """
@@ -23,8 +25,15 @@ from transformers import pipeline
 
 from enttag.data.prepare import read_prepared
 from enttag.errors import guarded
+from enttag.labels import CLASSES, bio_spans, class_probs, spans
 from enttag.tagging.hf_export import export_transformers
 from enttag.tagging.tagger import Tagger
+
+
+def argmax_spans(probs: np.ndarray, tags: str) -> list[tuple[int, int]]:
+    """The entities of each character's most probable class."""
+    best = probs.argmax(axis=1)
+    return spans(best) if tags == "io" else bio_spans(best)  # class ids are label / tag ids
 
 
 def parity(model: Path, test: Path, n: int, batch_size: int) -> dict:
@@ -38,20 +47,23 @@ def parity(model: Path, test: Path, n: int, batch_size: int) -> dict:
         grouped = pipeline("token-classification", model=str(folder), aggregation_strategy="simple")
         tokens = per_token(texts, batch_size=batch_size)
         groups = grouped(texts, batch_size=batch_size)
-    ours, our_spans = tagger.probs(texts), tagger.spans(texts)
+    names = list(CLASSES[tagger.tags])
     diff, span_mismatches = 0.0, 0
-    for text, row, p, group, spans in zip(texts, tokens, ours, groups, our_spans, strict=True):
+    for text, row, out, group in zip(texts, tokens, tagger.outputs(texts), groups, strict=True):
         if [(t["start"], t["end"]) for t in row] != [(i, i + 1) for i in range(len(text))]:
             raise SystemExit(f"the export's tokens are not one per character: {text!r}")
-        theirs = np.array([t["score"] if t["entity"] == "Ent" else 1 - t["score"] for t in row])
-        diff = max(diff, float(np.abs(theirs - p).max()))
-        span_mismatches += [(g["start"], g["end"]) for g in group] != [s[:2] for s in spans]
+        ours = class_probs(out, tagger.tags)
+        theirs = np.array([t["score"] for t in row])
+        mine = ours[np.arange(len(text)), [names.index(t["entity"]) for t in row]]
+        diff = max(diff, float(np.abs(theirs - mine).max()))
+        got = [(g["start"], g["end"]) for g in group]
+        span_mismatches += got != argmax_spans(ours, tagger.tags)
     return {
         "model": str(model),
         "sentences": len(texts),
         "longer_than_a_window": sum(len(s.text) > width for s in sentences),
         "characters": sum(map(len, texts)),
-        "max_abs_diff_p_ent": diff,
+        "max_abs_diff_class_prob": diff,
         "sentences_with_other_spans": span_mismatches,
     }
 

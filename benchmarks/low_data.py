@@ -70,7 +70,7 @@ def run_size(n: int, args, splits, work: Path) -> dict:
     crf.fit(subset)
     row["crf_fit_s"] = round(time.perf_counter() - start, 1)
     start = time.perf_counter()
-    p_crf = crf.p_ent([s.text for s in test])
+    p_crf = crf.probs([s.text for s in test])[:, 0]
     row["crf_tag_chars_per_s"] = round(len(p_crf) / (time.perf_counter() - start))
     cuts = np.cumsum([len(g) for g in gold])[:-1]
     row["crf"], crf_counts = scores(gold, np.split(p_crf, cuts), n_boot=ev.bootstrap, seed=ev.seed)
@@ -101,13 +101,13 @@ def run_size(n: int, args, splits, work: Path) -> dict:
     device = resolve_device("auto")
     model = model_from_checkpoint(read_checkpoint(folder / "model.pkl")).to(device)
     corpus = TokenizedCorpus.load(folder / "tokenized", ("test",))
-    p_enc, _ = predict(
+    p_enc = predict(
         model,
         corpus.splits["test"],
         batch_size=ev.batch_size,
         pad_id=corpus.specials.pad,
         device=device,
-    )
+    ).p_ent
     row["encoder"], enc_counts = scores(gold, p_enc, n_boot=ev.bootstrap, seed=ev.seed)
     row["encoder_minus_crf"] = paired_f1_diff(
         enc_counts, crf_counts, n_boot=ev.bootstrap, seed=ev.seed

@@ -8,7 +8,8 @@ head never learns to trust marginals the CRF memorised. On dev and test they are
 baseline stage's CRF (fitted on all of train, ``data/baseline/p_ent.npz``), as tagging
 would use them. Everything else is the train stage's: the same encoder, steps, batches
 (same data order), learning rates, schedule and best-dev-checkpoint rule; the P(Ent) cut
-is chosen on dev as the fuse stage chooses a fusion's.
+is chosen on dev as the fuse stage chooses a fusion's. It was measured with Ent/O labels
+and stays an Ent/O experiment whatever ``model.tags`` says (one bias, on the Ent logit).
 
 Used by ``benchmarks/fusion.py --stacking``, which scores it beside the encoder alone and
 both fusion rules; run alone it prints the fold and training seconds:
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import math
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -76,7 +78,7 @@ def _fold_marginals(args: tuple) -> list[np.ndarray]:
     """Fit the CRF on ``fit`` sentences; its P(Ent) of each ``held`` text."""
     cfg, fit, held = args
     model = CrfBaseline(cfg.window, cfg.c1, cfg.c2, cfg.max_iterations).fit(fit)
-    flat = model.p_ent(held)
+    flat = model.probs(held)[:, 0]
     return np.split(flat, np.cumsum([len(t) for t in held])[:-1])
 
 
@@ -142,7 +144,7 @@ def stacked_p_ent(
 def train_stacked(repo: Path, folds: int, jobs: int) -> Stacked:
     """Out-of-fold marginals, then the train stage's run with the CRF bias on the head."""
     cfg = load_section("train", repo / "params.yaml")
-    model_cfg = load_section("model", repo / "params.yaml")
+    model_cfg = dataclasses.replace(load_section("model", repo / "params.yaml"), tags="io")
     if model_cfg.head != "linear":
         raise SystemExit("stacking is measured with the linear head (model.head: linear)")
     t0 = time.perf_counter()

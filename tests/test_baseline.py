@@ -13,7 +13,7 @@ from enttag.baseline.features import BOS, EOS, char_features
 from enttag.baseline.marginals import CrfMarginals
 from enttag.baseline.window_lr import WindowBaseline
 from enttag.data.readers import read_corpus
-from enttag.labels import ENT, LABELS
+from enttag.labels import ENT, LABELS, TAG_B, TAGS, apply_threshold, tags_of
 from enttag.metrics.counts import ent_prf
 
 
@@ -34,7 +34,7 @@ def test_crf_marginals_tag_the_tiny_corpus_better_than_the_lr(tiny_corpus):
     train = read_corpus(tiny_corpus / "train.txt", "conll")
     test = read_corpus(tiny_corpus / "test.txt", "conll")
     crf = CrfBaseline(cfg.window, cfg.c1, cfg.c2, 30).fit(train)
-    p_ent = crf.p_ent([s.text for s in test])
+    p_ent = crf.probs([s.text for s in test])[:, 0]
     assert p_ent.dtype == np.float32 and len(p_ent) == sum(len(s.text) for s in test)
     assert 0 <= p_ent.min() and p_ent.max() <= 1
     # the marginals agree with the CRF's own Viterbi path on nearly every character
@@ -53,7 +53,29 @@ def test_crf_marginals_tag_the_tiny_corpus_better_than_the_lr(tiny_corpus):
 
     lr = WindowBaseline(cfg.window, cfg.c, cfg.max_iter).fit(train)
     assert f1(p_ent) > 0.8
-    assert f1(p_ent) > f1(lr.p_ent([s.text for s in test]))
+    assert f1(p_ent) > f1(lr.probs([s.text for s in test])[:, 0])
+
+
+def test_a_bio_crf_keeps_adjacent_entities_apart(tiny_corpus):
+    """With ``tags="bio"`` the CRF learns B/I/O: P(Ent) = P(B) + P(I), P(B | Ent) = P(B) /
+    P(Ent), and decoding both gives the CRF's own Viterbi tags on nearly every character;
+    an Ent/O CRF's P(B | Ent) is 0."""
+    cfg = section("baseline")
+    train = read_corpus(tiny_corpus / "train.txt", "conll")
+    test = read_corpus(tiny_corpus / "test.txt", "conll")
+    crf = CrfBaseline(cfg.window, cfg.c1, cfg.c2, 30, tags="bio").fit(train)
+    marginals = CrfMarginals(crf.model, cfg.window)
+    assert marginals.tags == "bio" and set(marginals.tagger.labels()) == {"B", "I", "O"}
+    probs = marginals.probs([s.text for s in test])
+    decoded, viterbi = [], []
+    for s, p in zip(test, probs, strict=True):
+        assert p.shape == (len(s.text), 2) and (0 <= p).all() and (p <= 1 + 1e-6).all()
+        decoded += tags_of(apply_threshold(p[:, 0], 0.5), p[:, 1]).tolist()
+        viterbi += [TAGS.index(t) for t in marginals.tagger.tag(char_features(s.text, cfg.window))]
+    assert np.mean(np.array(decoded) == np.array(viterbi)) > 0.97
+    assert TAG_B in decoded
+    io_crf = CrfBaseline(cfg.window, cfg.c1, cfg.c2, 5).fit(train)
+    assert not io_crf.probs([s.text for s in test])[:, 1].any()
 
 
 @pytest.mark.slow

@@ -11,10 +11,12 @@ import torch
 from support.models import small_split
 
 from enttag.encode.windows import IGNORE
+from enttag.labels import TAG_B, TAG_I, TAG_O
 from enttag.model.crf import LinearChainCRF
 from enttag.model.inference import predict
 from enttag.model.network import (
     EntityTagger,
+    class_weights,
     load_encoder,
     model_from_checkpoint,
     read_checkpoint,
@@ -70,30 +72,33 @@ def test_forward_backward_matches_enumeration_on_masked_rows(crf):
     assert float(nll) == pytest.approx(expected_nll, abs=1e-4)
 
 
-def test_crf_head_learns_saves_and_reloads(tiny_encoder, tmp_path):
+@pytest.mark.parametrize("scheme", ["io", "bio"])
+def test_crf_head_learns_saves_and_reloads(tiny_encoder, tmp_path, scheme):
     texts = ["张三在北京大学工作。", "王" * 40, "李"]
     char_map, specials, data = small_split(tiny_encoder, texts)
     torch.manual_seed(0)
-    model = EntityTagger(load_encoder(tiny_encoder, None, 0.0), head="crf")
+    model = EntityTagger(load_encoder(tiny_encoder, None, 0.0), head="crf", tags=scheme)
     batch_ids = torch.tensor([[specials.cls, *[char_map[c] for c in "张三在北京"], specials.sep]])
-    labels = torch.tensor([[IGNORE, 0, 0, 1, 0, 0, IGNORE]])
+    tags = torch.tensor([[IGNORE, TAG_B, TAG_I, TAG_O, TAG_B, TAG_I, IGNORE]])
     mask = torch.ones_like(batch_ids)
-    weights = torch.tensor([1.0, 1.0])
+    weights = class_weights(scheme, 1.0, 1.0)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     losses = []
     for _ in range(15):
-        total, norm = model.loss_terms(model(batch_ids, mask), labels, mask, weights)
+        total, norm = model.loss_terms(model(batch_ids, mask), tags, mask, weights)
         (total / norm).backward()
         optimizer.step()
         optimizer.zero_grad()
         losses.append(float(total.detach() / norm))
     assert losses[-1] < 0.5 * losses[0]
     assert model.crf.transitions.abs().sum() > 0  # the transitions are trained
-    p = model.eval().p_ent(model(batch_ids, mask), mask)[0, 1:-1]
-    assert ((p >= 0.5) == torch.tensor([True, True, False, True, True])).all()
+    p = model.eval().probs(model(batch_ids, mask), mask)[0, 1:-1]
+    assert ((p[:, 0] >= 0.5) == torch.tensor([True, True, False, True, True])).all()
+    if scheme == "bio":  # the two entities stay apart: 张三 and 北京 (P(B | Ent) of Ent ones)
+        assert ((p[[0, 1, 3, 4], 1] > 0.5) == torch.tensor([True, False, True, False])).all()
 
     cpu = torch.device("cpu")
-    before, _ = predict(model, data, batch_size=2, pad_id=specials.pad, device=cpu)
+    before = predict(model, data, batch_size=2, pad_id=specials.pad, device=cpu)
     path = tmp_path / "crf.pkl"
     save_model(
         path,
@@ -106,6 +111,8 @@ def test_crf_head_learns_saves_and_reloads(tiny_encoder, tmp_path):
     )
     rebuilt = model_from_checkpoint(read_checkpoint(path))
     assert rebuilt.crf is not None
-    after, _ = predict(rebuilt, data, batch_size=3, pad_id=specials.pad, device=cpu)
-    for a, b in zip(before, after, strict=True):  # other batches, other padding: float noise
+    assert rebuilt.tags == scheme
+    after = predict(rebuilt, data, batch_size=3, pad_id=specials.pad, device=cpu)
+    pairs = zip(before.p_ent + before.p_begin, after.p_ent + after.p_begin, strict=True)
+    for a, b in pairs:  # other batches, other padding: float noise
         np.testing.assert_allclose(a, b, atol=1e-5)

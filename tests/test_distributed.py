@@ -68,12 +68,12 @@ def test_two_processes_follow_the_one_process_loss_curve_and_write_once(tiny_rep
 def test_a_process_without_rows_gets_one_that_counts_for_nothing():
     batch = {
         "input_ids": torch.tensor([[2, 7, 3], [2, 8, 3], [2, 9, 3]]),
-        "labels": torch.tensor([[IGNORE, 0, IGNORE], [IGNORE, 1, IGNORE], [IGNORE, 1, IGNORE]]),
+        "tags": torch.tensor([[IGNORE, 0, IGNORE], [IGNORE, 2, IGNORE], [IGNORE, 2, IGNORE]]),
     }
     shares = [Processes(rank, 2).share(batch) for rank in (0, 1)]
     assert shares[0]["input_ids"].tolist() == [[2, 7, 3], [2, 8, 3]]
     assert shares[1]["input_ids"].tolist() == [[2, 9, 3]]
     last = {key: value[2:] for key, value in batch.items()}  # one row for two processes
     empty = Processes(1, 2).share(last)
-    assert empty["input_ids"].shape == (1, 3) and (empty["labels"] == IGNORE).all()
+    assert empty["input_ids"].shape == (1, 3) and (empty["tags"] == IGNORE).all()
     assert Processes(0, 1).share(batch) is batch

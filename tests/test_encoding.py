@@ -10,8 +10,10 @@ from enttag.encode.windows import (
     char_positions,
     encode_sentences,
     gold_per_sentence,
+    gold_tags_per_sentence,
     window_bounds,
 )
+from enttag.labels import TAGS
 
 
 @pytest.mark.parametrize("n", [0, 1, 5, 30, 31, 62, 100, 257])
@@ -71,12 +73,13 @@ def test_encoded_split_aligns_labels_and_scores_each_char_once(tiny_encoder):
     assert data.n_sentences == 3
     assert all(n <= 16 for n in data.lengths())
     for w in range(len(data)):
-        ids, labels, scored = data.window(w)
+        ids, tags, scored = data.window(w)
         assert ids[0] == specials.cls and ids[-1] == specials.sep
-        assert labels[0] == IGNORE and labels[-1] == IGNORE and not scored[0] and not scored[-1]
+        assert tags[0] == IGNORE and tags[-1] == IGNORE and not scored[0] and not scored[-1]
     offsets, _ = char_positions(data)
     assert list(np.diff(offsets)) == [len(t) for t in texts]
-    gold = gold_per_sentence(data)
-    for sentence, g in zip(sentences, gold, strict=True):
+    gold, gold_tags = gold_per_sentence(data), gold_tags_per_sentence(data)
+    for sentence, g, t in zip(sentences, gold, gold_tags, strict=True):
         assert g.tolist() == [0 if t == "Ent" else 1 for t in sentence.labels]
-    assert data.labels.dtype == torch.int8
+        assert t.tolist() == [TAGS.index(x) for x in sentence.tags]
+    assert data.tags.dtype == torch.int8

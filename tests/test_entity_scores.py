@@ -21,7 +21,13 @@ from enttag.metrics.counts import scores as char_scores
 from enttag.metrics.counts import sentence_counts
 from enttag.model.inference import predict
 from enttag.report import bootstrap
-from enttag.report.evaluate import entity_scores, headline, prepared_entities, score_split
+from enttag.report.evaluate import (
+    Outputs,
+    entity_scores,
+    headline,
+    prepared_entities,
+    score_split,
+)
 from enttag.report.spans import predicted_entities
 
 CFG = section("evaluate", bootstrap=40)
@@ -59,7 +65,7 @@ CASES = {  # gold B/I/O tags, predicted Ent/O
 
 def assert_seqeval(gold: list[str], pred: list[str]) -> dict:
     """evaluate's entity scores equal seqeval's strict IOB2 ones, predictions as IOB2."""
-    ours = entity_scores(entities_of(gold), [ent_o(p) for p in pred], CFG)
+    ours = entity_scores(entities_of(gold), predicted_entities([ent_o(p) for p in pred]), CFG)
     y_true = [[t if t == "O" else f"{t}-E" for t in gold_tags(g)] for g in gold]
     y_pred = [iob2(ent_o(p)) for p in pred]
     for name, score in (("precision", precision_score), ("recall", recall_score), ("f1", f1_score)):
@@ -98,17 +104,22 @@ BASELINE = [np.array([0.6, 0.6, 0, 0, 0, 0, 0]), np.zeros(4), np.zeros(4), np.fu
 ENCODER = [np.where(g == ENT, 0.8, 0.3) for g in GOLD]
 
 
+def io(p_ent: list[np.ndarray]) -> Outputs:
+    """An Ent/O system's outputs: P(B | Ent) is 0."""
+    return Outputs(p_ent, [np.zeros_like(p) for p in p_ent])
+
+
 def three_systems() -> dict:
     return score_split(
         GOLD,
-        P_ENT,
+        io(P_ENT),
         entities=entities_of(GOLD_TAGS),
         cfg=CFG,
         cut=0.5,
         threshold=None,
-        baseline_p_ent=BASELINE,
+        baseline=io(BASELINE),
         baseline_kind="crf",
-        encoder_p_ent=ENCODER,
+        encoder=io(ENCODER),
     ).metrics
 
 
@@ -134,7 +145,8 @@ def test_entity_intervals_resample_the_character_bootstraps_sentences(monkeypatc
 
 def test_the_entity_lift_is_paired_and_signed():
     gold = entities_of(["BI.BI."] * 30)
-    apart, merged = [ent_o("EE.EE.")] * 30, [ent_o("EEEEE.")] * 30
+    apart = predicted_entities([ent_o("EE.EE.")] * 30)
+    merged = predicted_entities([ent_o("EEEEE.")] * 30)
     better = entity_scores(gold, apart, CFG, merged)
     assert better["baseline_lift"]["f1_diff"] == 1.0 and better["beats_baseline"] == "yes"
     worse = entity_scores(gold, merged, CFG, apart)
@@ -155,8 +167,9 @@ class Marker(torch.nn.Module):
         logit = torch.where(torch.isin(ids, self.ent), 1.5, -1.5)
         return torch.stack([logit, -logit], dim=-1)
 
-    def p_ent(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(logits, dim=-1)[..., ENT]
+    def probs(self, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        p_ent = torch.softmax(logits, dim=-1)[..., ENT]
+        return torch.stack([p_ent, torch.zeros_like(p_ent)], dim=-1)
 
 
 def test_an_entity_across_a_window_cut_is_one_predicted_entity():
@@ -165,11 +178,11 @@ def test_an_entity_across_a_window_cut_is_one_predicted_entity():
     cut = bounds[0][3]  # the first window scores [0, cut), the second from cut on
     entity = (cut - 3, cut + 3)
     text = "".join(chr(0x4E00 + i) for i in range(n))
-    labels = ["Ent" if entity[0] <= i < entity[1] else "O" for i in range(n)]
+    tags = ["B" if i == entity[0] else "I" if entity[0] < i < entity[1] else "O" for i in range(n)]
     char_map = {c: 10 + i for i, c in enumerate(text)}
-    data = encode_split([text], [labels], char_map, Specials(1, 2, 0, 3), max_length, stride)
+    data = encode_split([text], [tags], char_map, Specials(1, 2, 0, 3), max_length, stride)
     assert len(data) >= 3 and 0 < cut < n
-    p_ent, _ = predict(
+    p_ent, _, _ = predict(
         Marker([char_map[c] for c in text[slice(*entity)]]),
         data,
         batch_size=2,
@@ -178,7 +191,7 @@ def test_an_entity_across_a_window_cut_is_one_predicted_entity():
     )
     pred = apply_threshold(p_ent, 0.5)
     assert predicted_entities(pred) == [[entity]]
-    ours = entity_scores([[entity]], pred, CFG)
+    ours = entity_scores([[entity]], predicted_entities(pred), CFG)
     assert (ours["correct"], ours["predicted"], ours["gold"], ours["f1"]) == (1, 1, 1, 1.0)
 
 

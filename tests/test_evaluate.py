@@ -26,7 +26,7 @@ from support.shipped import section
 
 from enttag.errors import EnttagError
 from enttag.labels import bio_spans, tag_ids
-from enttag.report.evaluate import check_supports, ci, report_text, score_split
+from enttag.report.evaluate import Outputs, check_supports, ci, report_text, score_split
 
 GOLD = [np.array([0, 0, 1, 1, 0, 1, 1]), np.array([1, 0, 0, 1])]
 ENTITIES = [bio_spans(tag_ids(t)) for t in ("BIOOBOO", "OBBO")]
@@ -43,12 +43,12 @@ def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
 def scores():
     return score_split(
         GOLD,
-        P_ENT,
+        Outputs(P_ENT, [np.zeros_like(p) for p in P_ENT]),
         entities=ENTITIES,
         cfg=section("evaluate", bootstrap=50),
         cut=0.5,
         threshold=0.35,
-        baseline_p_ent=BASELINE,
+        baseline=Outputs(BASELINE, [np.zeros_like(p) for p in BASELINE]),
         baseline_kind="crf",
     )
 

@@ -46,9 +46,12 @@ def test_export_folder_holds_a_dynamic_graph_and_the_settings(exported, model_fi
     ]
     graph = onnx.load(exported / "model.onnx")
     onnx.checker.check_model(graph)
-    for value in [*graph.graph.input, *graph.graph.output]:
+    for value in graph.graph.input:
         dims = [d.dim_param for d in value.type.tensor_type.shape.dim]
         assert dims == ["batch", "sequence"], value.name
+    (probs,) = graph.graph.output  # P(Ent) and P(B | Ent) of every position
+    shape = [d.dim_param or d.dim_value for d in probs.type.tensor_type.shape.dim]
+    assert (probs.name, shape) == ("probs", ["batch", "sequence", 2])
     meta = json.loads((exported / "tagger.json").read_text(encoding="utf-8"))
     tagger = Tagger.load(model_file, "cpu")
     assert meta["char_to_id"] == tagger.char_map

@@ -22,9 +22,10 @@ from enttag.cli import main
 from enttag.data.prepare import read_prepared
 from enttag.encode.tokenized import TokenizedCorpus
 from enttag.fusion import Fusion, choose, mix, weight_grid
+from enttag.labels import TAG_B, TAG_O
 from enttag.model.inference import predict
 from enttag.model.network import model_from_checkpoint, read_checkpoint
-from enttag.report.evaluate import shipped_p_ent
+from enttag.report.evaluate import Outputs, shipped_outputs
 from enttag.tagging.tagger import Tagger
 
 
@@ -79,16 +80,18 @@ def scored_p_ent(repo) -> list[np.ndarray]:
     shipped = read_checkpoint(repo / "models/tagger.pkl")
     model = model_from_checkpoint(read_checkpoint(repo / "models/model.pkl"))
     corpus = TokenizedCorpus.load(repo / "data/tokenized", ("test",))
-    enc, _ = predict(
+    enc = predict(
         model,
         corpus.splits["test"],
         batch_size=64,
         pad_id=corpus.specials.pad,
         device=torch.device("cpu"),
     )
-    crf = np.load(repo / "data/baseline/p_ent.npz")["test"]
-    crf = np.split(crf, np.cumsum([len(p) for p in enc])[:-1])
-    return shipped_p_ent(Fusion.from_dict(shipped["fusion"]), enc, crf)
+    baseline = np.load(repo / "data/baseline/p_ent.npz")
+    cuts = np.cumsum([len(p) for p in enc.p_ent])[:-1]
+    crf = Outputs(np.split(baseline["test"], cuts), np.split(baseline["test_begin"], cuts))
+    fusion = Fusion.from_dict(shipped["fusion"])
+    return shipped_outputs(fusion, Outputs(enc.p_ent, enc.p_begin), crf).p_ent
 
 
 @pytest.mark.slow
@@ -134,8 +137,9 @@ def test_test_labels_cannot_change_the_fusion(fused_repo, tmp_path):
     before = {p: (tiny_repo / p).read_bytes() for p in written}
     test_pt = tiny_repo / "data/tokenized/test.pt"
     split = torch.load(test_pt, weights_only=True)
-    labels = split["labels"]
-    split["labels"] = torch.where(labels >= 0, 1 - labels, labels)  # Ent <-> O, IGNORE kept
+    tags = split["tags"]
+    flipped = torch.where(tags == TAG_O, TAG_B, TAG_O).to(tags.dtype)
+    split["tags"] = torch.where(tags >= 0, flipped, tags)  # Ent <-> O, IGNORE kept
     test_pt.unlink()  # a fresh file: never write through a link into the DVC cache
     torch.save(split, test_pt)
     npz_path = tiny_repo / "data/baseline/p_ent.npz"

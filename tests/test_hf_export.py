@@ -15,6 +15,7 @@ from transformers import AutoTokenizer, XLMRobertaConfig, XLMRobertaModel
 from enttag.cli import main
 from enttag.encode.charmap import Specials, build_char_map, prune, specials_of
 from enttag.errors import EnttagError
+from enttag.labels import CLASSES, class_probs
 from enttag.model.network import EntityTagger, load_encoder, prune_embeddings, save_model
 from enttag.tagging.hf_export import export_transformers
 from enttag.tagging.tagger import Tagger
@@ -324,14 +325,17 @@ def test_dvc_artifacts_get_then_predict_and_export(tiny_repo, tmp_path):
     scores = json.loads((tiny_repo / "metrics" / "test.json").read_text(encoding="utf-8"))
     assert f"Ent F1: {scores['ent_f1']:.4f} [{scores['ent_f1_lo']:.4f}" in card
     assert f"verdict: {scores['verdict']}" in card and "## Data" in card
-    probs = Tagger.load(fetched, "cpu").probs([text])[0]
+    tagger = Tagger.load(fetched, "cpu")
+    probs = class_probs(tagger.outputs([text])[0], tagger.tags)
     from transformers import pipeline
 
     tokens = pipeline("token-classification", model=str(tiny_repo / "models/hf"), ignore_labels=[])
-    theirs = [t["score"] if t["entity"] == "Ent" else 1 - t["score"] for t in tokens(text)]
-    assert np.abs(np.array(theirs) - probs).max() < 1e-5
+    names = list(CLASSES[tagger.tags])
+    for i, t in enumerate(tokens(text)):  # the pipeline's class is enttag's most probable one
+        assert t["entity"] == names[probs[i].argmax()]
+        assert abs(t["score"] - probs[i].max()) < 1e-5
     script = ROOT / "benchmarks" / "hf_parity.py"
     run([sys.executable, str(script), "--n", "20", "--json", "parity.json"], tiny_repo)
     parity = json.loads((tiny_repo / "parity.json").read_text(encoding="utf-8"))
     assert parity["sentences"] == 20 and parity["longer_than_a_window"] > 0
-    assert parity["max_abs_diff_p_ent"] < 1e-5 and parity["sentences_with_other_spans"] == 0
+    assert parity["max_abs_diff_class_prob"] < 1e-5 and parity["sentences_with_other_spans"] == 0

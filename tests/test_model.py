@@ -49,7 +49,7 @@ def test_saved_model_loads_weights_only_and_predicts_the_same(tiny_encoder, tmp_
     char_map, specials, data = small_split(tiny_encoder, texts)
     model = tagger(tiny_encoder).eval()
     cpu = torch.device("cpu")
-    before, _ = predict(model, data, batch_size=2, pad_id=specials.pad, device=cpu)
+    before, _, _ = predict(model, data, batch_size=2, pad_id=specials.pad, device=cpu)
     path = tmp_path / "model.pkl"
     save_model(
         path,
@@ -62,7 +62,7 @@ def test_saved_model_loads_weights_only_and_predicts_the_same(tiny_encoder, tmp_
     )
     raw = torch.load(path, weights_only=True)  # plain data only
     assert raw["char_to_id"] == char_map and raw["threshold"] == 0.4
-    after, _ = predict(
+    after, _, _ = predict(
         model_from_checkpoint(read_checkpoint(path)),
         data,
         batch_size=3,

@@ -125,6 +125,15 @@ def spans_from_probs(
     return [(s, e, text[s:e]) for s, e in bio_spans(tags)]
 
 
+def class_probs(probs: np.ndarray, tags: str) -> np.ndarray:
+    """Each character's probability of each class of a ``tags`` head (``CLASSES``) from
+    its P(Ent) and P(B | Ent) (``probs``, (n, 2)): (n, 2) for Ent/O, (n, 3) for B/I/O."""
+    p_ent, p_begin = probs[:, 0].astype(np.float64), probs[:, 1].astype(np.float64)
+    if tags == "io":
+        return np.stack([p_ent, 1 - p_ent], axis=1)
+    return np.stack([p_ent * p_begin, p_ent * (1 - p_begin), 1 - p_ent], axis=1)
+
+
 def tag_ids(tags: Sequence[str]) -> np.ndarray:
     """Ids of ``"B"``/``"I"``/``"O"`` tags."""
     return np.array([TAGS.index(t) for t in tags], dtype=np.int64)

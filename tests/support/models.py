@@ -39,11 +39,12 @@ def build_tiny_encoder(folder: Path) -> Path:
     return folder
 
 
-def save_tiny_model(encoder: Path, path: Path, threshold: float | None) -> Path:
-    """A model file on ``encoder`` with fixed random weights (windows of 16, stride 4)."""
+def save_tiny_model(encoder: Path, path: Path, threshold: float | None, tags: str = "io") -> Path:
+    """A model file on ``encoder`` with fixed random weights (windows of 16, stride 4) and
+    an Ent/O (``io``) or B/I/O (``bio``) head."""
     tokenizer = AutoTokenizer.from_pretrained(encoder)
     torch.manual_seed(0)
-    model = EntityTagger(load_encoder(encoder, None, 0.0))
+    model = EntityTagger(load_encoder(encoder, None, 0.0), tags=tags)
     with torch.no_grad():  # the same weights in every session (the encoder's are unseeded)
         for weight in model.parameters():
             if weight.dim() > 1:

@@ -215,7 +215,8 @@ def errors_sections(rows: Sequence[dict]) -> tuple[str, str, Sections]:
         "Test sentences: gold against predicted entities",
         "The sentences with the most character errors, then entity errors (as in "
         "metrics/errors_test.jsonl), then a seeded random sample of sentences without "
-        "errors. Gold entities are the corpus's; predicted ones are runs of Ent. Hover a "
+        "errors. Gold entities are the corpus's; predicted ones are the tagger's (runs of Ent, "
+        "split where a B/I/O tagger opens a new one). Hover a "
         "character for its P(Ent) (in the HTML page).",
         [
             (f"{len(wrong)} sentences with the most errors", wrong),

@@ -76,6 +76,7 @@ CI_KEYS = (
 COUNTS_FILE = "test_counts.jsonl"
 BASELINE_NAMES = {"crf": "linear-chain CRF", "lr": "character-window logistic regression"}
 SYSTEM_KEYS = ("ent_precision", "ent_recall", "ent_f1", "ent_f1_ci", "span_f1")
+PREDICTED = {"io": "runs of Ent", "bio": "B/I/O tags"}  # a system's entities, by tag scheme
 
 
 @dataclass
@@ -335,7 +336,9 @@ def entities_table(m: dict[str, Any]) -> list[str]:
     rows = [(name, s["entities"]) for name, s in systems if s is not None]
     width = max(len(name) for name, _ in rows)
     out = [
-        "entities (strict match against the corpus's entities; predicted: runs of Ent):",
+        "entities (strict match against the corpus's entities; predicted: "
+        + PREDICTED[m.get("tags", "io")]
+        + "):",
         f"{'system':<{width}}  P       R       F1 [95% CI]",
     ]
     out += [
@@ -430,6 +433,7 @@ def evaluate_model(
             baseline_kind=str(baseline["kind"]),
             encoder=None if fusion is None else encoder,
         )
+        scores.metrics["tags"] = checkpoint["tags"]
         if fusion is not None:
             scores.metrics["fusion"] = fusion.to_dict()
         check_supports(split, scores.metrics, stats[split]["characters"])
