@@ -5,6 +5,7 @@ the Tagger, ``enttag predict``, the ONNX export and the transformers export."""
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ import torch
 from seqeval.metrics.sequence_labeling import get_entities
 from seqeval.scheme import IOB2, Entities
 from support.models import LONG, TEXT, save_tiny_model
+from support.process import ROOT, run
 
 from enttag.cli import main
 from enttag.encode.windows import IGNORE
@@ -178,3 +180,66 @@ def test_a_bio_model_exports_to_onnx_and_transformers(bio_model, tmp_path):
 
 def test_tags_of_names_every_tag():
     assert TAGS == ("B", "I", "O") and tag_ids(["B", "I", "O"]).tolist() == [TAG_B, TAG_I, TAG_O]
+
+
+def test_the_paired_comparison_of_two_taggers_resamples_the_same_sentences(
+    bio_model, tiny_encoder, tmp_path
+):
+    """benchmarks/paired_taggers.py: a tagger against itself differs by exactly 0; the
+    Ent/O and B/I/O taggers are each scored like the evaluate stage scores them."""
+    from enttag.data.prepare import write_prepared
+    from enttag.data.readers import Sentence
+
+    io_model = save_tiny_model(tiny_encoder, tmp_path / "io.pkl", None)
+    sentences = [
+        Sentence("张三李四在北京", tuple("BIBIOBI")),
+        Sentence(LONG, tuple("O" * len(LONG))),
+    ]
+    write_prepared({"test": sentences}, tmp_path, {})
+    script = ROOT / "benchmarks" / "paired_taggers.py"
+    for other, zero in ((bio_model, True), (io_model, False)):
+        cmd = [sys.executable, str(script), "--a", str(bio_model), "--b", str(other)]
+        run(
+            [
+                *cmd,
+                "--test",
+                str(tmp_path / "test.jsonl"),
+                "--bootstrap",
+                "50",
+                "--json",
+                "out.json",
+            ],
+            tmp_path,
+        )
+        result = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+        assert result["sentences"] == 2
+        if zero:
+            assert result["a_minus_b_ent_f1"]["ent_f1_diff"] == 0.0
+            assert result["a_minus_b_entity_f1"] == {
+                "f1_diff": 0.0,
+                "ci": [0.0, 0.0],
+                "beats": "not distinguishable",
+            }
+
+
+def test_a_tagger_refuses_a_crf_of_the_other_scheme(bio_model, tiny_corpus):
+    from enttag.baseline.crf import CrfBaseline
+    from enttag.data.readers import read_corpus
+    from enttag.errors import EnttagError
+
+    train = read_corpus(tiny_corpus / "train.txt", "conll")
+    io_crf = CrfBaseline(2, 0.1, 0.01, 5).fit(train).model
+    tagger = Tagger.load(bio_model, "cpu")
+    fusion = {"rule": "logodds", "weight": 0.5, "threshold": 0.5, "window": 2}
+    with pytest.raises(EnttagError, match="^the encoder's tag scheme is 'bio' but its CRF's is 'io': run the fuse"):
+        Tagger(
+            tagger.backend,
+            char_map=tagger.char_map,
+            specials=tagger.specials,
+            max_length=16,
+            stride=4,
+            dev_threshold=None,
+            tags="bio",
+            fusion=fusion,
+            crf_model=io_crf,
+        )

@@ -93,10 +93,14 @@ def model_card(
         f"# {NAME}\n",
         "Character-level entity tagging of Chinese text, trained with enttag (a DVC "
         "pipeline): every character inside a named entity "
-        "is `Ent`, every other character `O`. The model: the encoder "
-        f"(`{encoder}`, {type_of(config)}, {config.num_hidden_layers} layers, a vocabulary of "
+        + (
+            "is `B-Ent` (the first) or `I-Ent`, every other character `O`. The model: the encoder "
+            if checkpoint["tags"] == "bio"
+            else "is `Ent`, every other character `O`. The model: the encoder "
+        )
+        + f"(`{encoder}`, {type_of(config)}, {config.num_hidden_layers} layers, a vocabulary of "
         f"{config.vocab_size} ids) and one linear layer over each token.\n",
-        usage(),
+        usage(checkpoint["tags"]),
         data_section(data),
         params_section(checkpoint),
         scores_section(scores),
@@ -109,7 +113,17 @@ def type_of(config) -> str:
     return (config.architectures or [type(config).__name__])[0]
 
 
-def usage() -> str:
+def usage(tags: str) -> str:
+    decoding = (
+        "P(Ent) of a character is the softmax of its token's logits at `B-Ent` plus "
+        "`I-Ent`; the pipeline takes each character's most probable label, and with "
+        '`aggregation_strategy="simple"` a `B-Ent` opens an entity and the `I-Ent` after '
+        "it continue it, so two adjacent entities stay apart.\n"
+        if tags == "bio"
+        else "P(Ent) of a character is the softmax of its token's logits at label `Ent`; the "
+        "pipeline calls a character `Ent` at the argmax (P(Ent) >= 0.5). Adjacent `Ent` "
+        "characters form one span.\n"
+    )
     return (
         "## Use\n\n"
         "```python\n"
@@ -118,10 +132,7 @@ def usage() -> str:
         'tagger("张三在北京大学工作。")  # entity spans: start, end (characters), word, score\n'
         "```\n\n"
         "The tokenizer gives each character (Unicode code point) one token, spaces and "
-        "emoji included; characters the model never saw read as the unknown token. "
-        "P(Ent) of a character is the softmax of its token's logits at label `Ent`; the "
-        "pipeline calls a character `Ent` at the argmax (P(Ent) >= 0.5). Adjacent `Ent` "
-        "characters form one span.\n"
+        "emoji included; characters the model never saw read as the unknown token. " + decoding
     )
 
 
@@ -185,6 +196,11 @@ def scores_section(scores: dict[str, Any] | None) -> str:
             f"{interval(scores, 'encoder_lift', signed=True)}",
             f"- beats the baseline: {scores['encoder_beats_baseline']}",
         ]
+        if "encoder_entity_f1" in scores:
+            lines.append(
+                f"- entity F1 (strict, against the corpus's entities): "
+                f"{scores['encoder_entity_f1']:.4f}"
+            )
         if "ent_f1" in scores:
             lines.append(f"- (the fused tagger, for comparison: Ent F1 {scores['ent_f1']:.4f})")
         return head + "\n".join(lines) + "\n"
@@ -196,8 +212,17 @@ def scores_section(scores: dict[str, Any] | None) -> str:
         f"- beats the baseline: {scores['beats_baseline']}",
         f"- verdict: {scores['verdict']}",
     ]
+    if "entity_f1" in scores:
+        lines.append(
+            f"- entity F1 (strict, against the corpus's entities): {interval(scores, 'entity_f1')}"
+        )
+    if "entity_lift" in scores:
+        lines.append(
+            f"- entity F1 minus the baseline's (paired): "
+            f"{interval(scores, 'entity_lift', signed=True)}"
+        )
     if "span_f1" in scores:
-        lines.append(f"- exact-match span F1: {scores['span_f1']:.4f}")
+        lines.append(f"- exact-match span F1 (runs of Ent): {scores['span_f1']:.4f}")
     return head + "\n".join(lines) + "\n"
 
 

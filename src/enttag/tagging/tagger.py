@@ -72,7 +72,10 @@ class Tagger:
             self.fusion = Fusion.from_dict(fusion)
             self.crf = CrfMarginals(crf_model, int(fusion["window"]))
             if self.crf.tags != tags:
-                raise EnttagError(f"a {tags} tagger fused with a {self.crf.tags} CRF model")
+                raise EnttagError(
+                    f"the encoder's tag scheme is {tags!r} but its CRF's is {self.crf.tags!r}: "
+                    "run the fuse stage again (dvc repro)"
+                )
             self.dev_threshold = self.fusion.threshold  # chosen on dev with the rule
 
     @property
