@@ -30,7 +30,7 @@ DVC's queue is single-host; the shards are how the work is spread.
 
 ``enttag compare`` runs one plain ``dvc exp show`` (:func:`compare_command`): the params
 that vary across the runs (``--only-changed``), the headline test metrics (Ent
-precision/recall/F1 and its interval, macro F1, verdict, ``beats_baseline``, entity F1
+precision/recall/F1 and its interval, verdict, ``beats_baseline``, entity F1
 and ``entity_beats_baseline``, and the encoder-alone keys of a fused model when
 present), best Ent F1 first; then the seed groups, best mean first, each against the
 best group by the hierarchical bootstrap (``worse``, ``better`` or ``not distinguishable
@@ -70,7 +70,6 @@ HEADLINE = (
     "ent_f1",
     "ent_f1_lo",
     "ent_f1_hi",
-    "macro_f1",
     "verdict",
     "beats_baseline",
     "entity_f1",
