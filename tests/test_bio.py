@@ -231,7 +231,9 @@ def test_a_tagger_refuses_a_crf_of_the_other_scheme(bio_model, tiny_corpus):
     io_crf = CrfBaseline(2, 0.1, 0.01, 5).fit(train).model
     tagger = Tagger.load(bio_model, "cpu")
     fusion = {"rule": "logodds", "weight": 0.5, "threshold": 0.5, "window": 2}
-    with pytest.raises(EnttagError, match="^the encoder's tag scheme is 'bio' but its CRF's is 'io': run the fuse"):
+    with pytest.raises(
+        EnttagError, match="^the encoder's tag scheme is 'bio' but its CRF's is 'io': run the fuse"
+    ):
         Tagger(
             tagger.backend,
             char_map=tagger.char_map,
